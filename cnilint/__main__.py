@@ -1,0 +1,5 @@
+import sys
+
+from cnilint.cli import main
+
+sys.exit(main())

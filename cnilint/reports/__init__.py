@@ -1,0 +1,1 @@
+"""Output formats: each writes the same data for a different reader."""
