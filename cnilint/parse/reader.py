@@ -129,6 +129,8 @@ def build_record(tokens: tuple[Token, ...], *, file: str, plugin: str | None, in
         complete=complete,
         tty=tty,
         problems=tuple(problems),
+        params_line=found.params.line if found.params else None,
+        env_line=found.env.line if found.env else None,
     )
 
 

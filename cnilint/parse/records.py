@@ -180,6 +180,21 @@ class Record:
     complete: bool
     tty: bool  # stdin was a terminal: no INPUT block
     problems: tuple[Problem, ...] = ()
+    params_line: int | None = None  # first line of the `CNI params:` lines
+    env_line: int | None = None  # first line of the `env:` lines
+
+    def line_of_variable(self, name: str) -> int:
+        """Log line where NAME is printed: in `CNI params:` if there, else in
+        `env:`, else the record's first line."""
+        for block, first in ((self.params, self.params_line), (self.env, self.env_line)):
+            if first is None:
+                continue
+            offset = 0
+            for key, value in block.pairs:
+                if key == name:
+                    return first + offset
+                offset += value.count("\n") + 1
+        return self.line
 
     def variable(self, name: str) -> str | None:
         """A CNI_* parameter: from `env:`, else from `CNI params:` (truncated

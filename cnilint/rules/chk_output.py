@@ -1,0 +1,1 @@
+"""CHK rules of the catalogue (single record)."""

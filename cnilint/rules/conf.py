@@ -1,0 +1,1 @@
+"""CONF rules of the catalogue (single record)."""

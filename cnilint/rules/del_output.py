@@ -1,0 +1,1 @@
+"""DEL rules of the catalogue (single record)."""

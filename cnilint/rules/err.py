@@ -1,0 +1,1 @@
+"""ERR rules of the catalogue (single record)."""

@@ -1,0 +1,1 @@
+"""GC rules of the catalogue (single record)."""

@@ -1,0 +1,1 @@
+"""IPAM rules of the catalogue (single record)."""

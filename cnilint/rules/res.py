@@ -1,0 +1,1 @@
+"""RES rules of the catalogue (single record)."""

@@ -1,0 +1,1 @@
+"""STATUS rules of the catalogue (single record)."""

@@ -1,0 +1,1 @@
+"""VER rules of the catalogue (single record)."""
