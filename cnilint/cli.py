@@ -1,31 +1,40 @@
-"""Command line: `cnilint [check] PATH...` and `cnilint records PATH...`.
+"""Command line: `cnilint [check] PATH...`, `records`, `rules`, `rule ID`.
 
-Exit codes: 0 done, 2 usage or I/O error (a PATH that cannot be read).
+Exit codes (as ruff): 0 no finding at or above --fail-on, 1 there is one,
+2 usage error, bad option or a PATH that cannot be read.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from cnilint import __version__
+from cnilint.catalogue import SEVERITIES, catalogue
+from cnilint.engine import Engine
+from cnilint.findings import Finding
 from cnilint.inputs import InputError, LogInput, expand
+from cnilint.options import Options, OptionsError, load_options, split_codes
 from cnilint.parse import LogReader, Problem, Record
+from cnilint.profiles import PROFILES
+from cnilint.reports import json_report, rich_report, rules_report
 from cnilint.reports import records as records_report
+from cnilint.rules import checked_rule_ids
+from cnilint.summary import Summary
 
 EXIT_OK = 0
+EXIT_FINDINGS = 1
 EXIT_USAGE = 2
-SUBCOMMANDS = ("check", "records")
+SUBCOMMANDS = ("check", "records", "rules", "rule")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as argparse but shorter
+    def error(self, message: str) -> None:  # one line, exit 2
         self.exit(EXIT_USAGE, f"cnilint: error: {message}\n")
 
 
@@ -37,13 +46,21 @@ def _paths_argument(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cnilint",
-        description="Parse and check the logs of CNI plugin logging wrappers (/tmp/log/<plugin>).",
+        description="Parse CNI plugin wrapper logs (/tmp/log/<plugin>) and check them against the CNI SPEC.",
+        epilog="`cnilint PATH...` is short for `cnilint check PATH...`.",
     )
     parser.add_argument("--version", action="version", version=f"cnilint {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    check = sub.add_parser("check", help="check logs (default when no subcommand is given)")
+    check = sub.add_parser("check", help="check logs against the SPEC (the default command)")
     _paths_argument(check)
+    check.add_argument("--format", choices=("rich", "json"), default="rich", help="output format (default: rich)")
+    check.add_argument("--select", action="append", metavar="CODES", help="rule ID prefixes to enable (RES,ENV01)")
+    check.add_argument("--ignore", action="append", metavar="CODES", help="rule ID prefixes to disable")
+    check.add_argument("--severity", choices=SEVERITIES, help="report findings at or above this (default: info)")
+    check.add_argument("--fail-on", choices=SEVERITIES, help="exit 1 on findings at or above this (default: error)")
+    check.add_argument("--profile", choices=PROFILES, help="libcni (default): libcni's known deviations at info")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail the run")
 
     records = sub.add_parser("records", help="print every invocation found in the logs")
     _paths_argument(records)
@@ -52,12 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("jsonl", "table", "csv"),
         help="jsonl (default when stdout is not a terminal), table (default in a terminal) or csv",
     )
+
+    rules = sub.add_parser("rules", help="list every rule of the catalogue and whether it is checked")
+    rules.add_argument("--format", choices=("table", "json"), default="table")
+
+    rule = sub.add_parser("rule", help="explain one rule")
+    rule.add_argument("rule_id", metavar="ID")
+    rule.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
 
 @dataclass
 class _Run:
-    """Problems and I/O errors met while reading, reported after the output."""
+    """Logs read in one command; I/O errors are reported after the output."""
 
     io_errors: list[str] = field(default_factory=list)
     readers: list[LogReader] = field(default_factory=list)
@@ -69,7 +93,7 @@ class _Run:
             except InputError as exc:
                 self.io_errors.append(str(exc))
 
-    def records(self, paths: Sequence[str], plugin: str | None) -> Iterator[Record]:
+    def logs(self, paths: Sequence[str], plugin: str | None) -> Iterator[LogReader]:
         for log in self.inputs(paths, plugin):
             try:
                 reader = log.open()
@@ -77,22 +101,21 @@ class _Run:
                 self.io_errors.append(str(exc))
                 continue
             self.readers.append(reader)
-            try:
-                yield from reader
-            except OSError as exc:
-                self.io_errors.append(f"{log.name}: {exc.strerror or exc}")
+            yield reader
 
-    def file_problems(self) -> Iterator[tuple[str, Problem]]:
-        for reader in self.readers:
-            for problem in reader.problems:
-                yield reader.file, problem
+    def records(self, paths: Sequence[str], plugin: str | None) -> Iterator[Record]:
+        for reader in self.logs(paths, plugin):
+            yield from self.read(reader)
 
-    def finish(self, err: Console) -> int:
-        for file, problem in self.file_problems():
-            err.print(_problem_line(file, problem), markup=False, highlight=False, soft_wrap=True)
+    def read(self, reader: LogReader) -> Iterator[Record]:
+        try:
+            yield from reader
+        except OSError as exc:
+            self.io_errors.append(f"{reader.file}: {exc.strerror or exc}")
+
+    def report_io_errors(self, err: Console) -> None:
         for message in self.io_errors:
             err.print(f"cnilint: error: {message}", markup=False, highlight=False, soft_wrap=True)
-        return EXIT_USAGE if self.io_errors else EXIT_OK
 
 
 def _problem_line(file: str, problem: Problem) -> str:
@@ -111,70 +134,124 @@ def run_records(args: argparse.Namespace, out: Console, err: Console) -> int:
     else:
         records_report.write_table(records, out)
     out.file.flush()
-    return run.finish(err)
-
-
-@dataclass
-class _FileSummary:
-    records: int = 0
-    incomplete: int = 0
-    commands: Counter = field(default_factory=Counter)
-    versions: Counter = field(default_factory=Counter)
-    problems: list[Problem] = field(default_factory=list)
-
-
-def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
-    """Until the rules land: what was parsed, per file."""
-    run = _Run()
-    summaries: dict[str, _FileSummary] = {}
-    for record in run.records(args.paths, args.plugin):
-        summary = summaries.setdefault(record.file, _FileSummary())
-        summary.records += 1
-        summary.incomplete += not record.complete
-        summary.commands[record.command or "(none)"] += 1
-        summary.versions[records_report.declared_version(record) or "(none)"] += 1
-        summary.problems.extend(record.problems)
     for reader in run.readers:
-        summaries.setdefault(reader.file, _FileSummary()).problems.extend(reader.problems)
-
-    table = Table(title="Parsed CNI wrapper logs")
-    for header in ("file", "records", "commands", "cniVersions", "parse problems"):
-        table.add_column(header, overflow="fold")
-    for file, summary in summaries.items():
-        table.add_row(
-            file,
-            f"{summary.records}" + (f" ({summary.incomplete} incomplete)" if summary.incomplete else ""),
-            _counts(summary.commands),
-            _counts(summary.versions),
-            str(len(summary.problems)) if summary.problems else "none",
-        )
-    if summaries:
-        out.print(table)
-    for file, summary in summaries.items():
-        for problem in sorted(summary.problems, key=lambda p: p.line):
-            out.print(_problem_line(file, problem), markup=False, highlight=False, soft_wrap=True)
-    for message in run.io_errors:
-        err.print(f"cnilint: error: {message}", markup=False, highlight=False, soft_wrap=True)
+        for problem in reader.problems:
+            err.print(_problem_line(reader.file, problem), markup=False, highlight=False, soft_wrap=True)
+    run.report_io_errors(err)
     return EXIT_USAGE if run.io_errors else EXIT_OK
 
 
-def _counts(counter: Counter) -> str:
-    return ", ".join(f"{name} {count}" for name, count in sorted(counter.items())) or "-"
+def _read_lines(path: str, wanted: set[int]) -> dict[int, str]:
+    """The log lines shown around findings (one more pass over the file)."""
+    found: dict[int, str] = {}
+    if not wanted or not Path(path).is_file():
+        return found
+    last = max(wanted)
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="\n") as handle:
+            for number, line in enumerate(handle, start=1):
+                if number in wanted:
+                    found[number] = line
+                if number >= last:
+                    break
+    except OSError:
+        return {}
+    return found
+
+
+def _options(args: argparse.Namespace) -> Options:
+    return load_options(
+        select=split_codes(args.select) if args.select else None,
+        ignore=split_codes(args.ignore) if args.ignore else None,
+        severity=args.severity,
+        fail_on=args.fail_on,
+        profile=args.profile,
+    )
+
+
+def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
+    try:
+        options = _options(args)
+    except OptionsError as exc:
+        err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+    engine = Engine(options)
+    run = _Run()
+    summary = Summary(rules_checked=sum(1 for rule_id in checked_rule_ids() if options.enabled(rule_id)))
+    all_findings: list[Finding] = []
+    problems: list[dict] = []
+    failing = False
+    internal_errors: list[str] = []
+
+    for reader in run.logs(args.paths, args.plugin):
+        summary.files += 1
+        file_findings: list[Finding] = []
+        record_problems: list[tuple[str, Problem]] = []
+        for result in engine.check(run.read(reader)):
+            summary.add(result)
+            file_findings.extend(result.findings)
+            internal_errors.extend(result.errors)
+            record_problems.extend((reader.file, problem) for problem in result.record.problems)
+        summary.add_file_problems(reader.problems)
+        failing = failing or any(options.fails(finding.severity) for finding in file_findings)
+        file_problems = sorted([p for _, p in record_problems] + list(reader.problems), key=lambda p: p.line)
+        problems.extend(json_report.problem_dict(reader.file, p.line, p.end_line, p.message) for p in file_problems)
+        if args.format == "json":
+            all_findings.extend(file_findings)
+        else:
+            lines = _read_lines(reader.file, rich_report.excerpt_lines(file_findings))
+            rich_report.print_file(out, reader.file, file_findings, file_problems, lines)
+
+    if args.format == "json":
+        json_report.write(out.file, all_findings, summary, problems)
+    else:
+        rich_report.print_summary(out, summary, fail_on=options.fail_on)
+    for message in internal_errors:
+        err.print(f"cnilint: {message}", markup=False, highlight=False, soft_wrap=True)
+    run.report_io_errors(err)
+    if run.io_errors:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
+
+
+def run_rules(args: argparse.Namespace, out: Console) -> int:
+    if args.format == "json":
+        rules_report.write_rules_json(out.file)
+    else:
+        rules_report.print_rules(out)
+    return EXIT_OK
+
+
+def run_rule(args: argparse.Namespace, out: Console, err: Console) -> int:
+    info = catalogue().get(args.rule_id.upper())
+    if info is None:
+        err.print(f"cnilint: error: unknown rule {args.rule_id!r} (see `cnilint rules`)", markup=False)
+        return EXIT_USAGE
+    if args.format == "json":
+        rules_report.write_rule_json(out.file, info)
+    else:
+        rules_report.print_rule(out, info)
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version"):
         argv.insert(0, "check")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command is None:
-        build_parser().print_help()
+        parser.print_help()
         return EXIT_USAGE
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     try:
         if args.command == "records":
             return run_records(args, out, err)
+        if args.command == "rules":
+            return run_rules(args, out)
+        if args.command == "rule":
+            return run_rule(args, out, err)
         return run_check(args, out, err)
     except KeyboardInterrupt:
         err.print("cnilint: interrupted")

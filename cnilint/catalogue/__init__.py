@@ -89,3 +89,12 @@ def catalogue() -> dict[str, RuleInfo]:
     """Every rule of the catalogue by ID, in catalogue order."""
     text = resources.files(__package__).joinpath("rules.yaml").read_text(encoding="utf-8")
     return {entry["id"]: _info(entry) for entry in yaml.safe_load(text)}
+
+
+@lru_cache(maxsize=1)
+def explanations() -> dict[str, dict[str, str]]:
+    """Per rule: `why` it matters and `example_pass` (explanations.yaml)."""
+    source = resources.files(__package__).joinpath("explanations.yaml")
+    if not source.is_file():
+        return {}
+    return yaml.safe_load(source.read_text(encoding="utf-8")) or {}

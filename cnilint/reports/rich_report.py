@@ -1,0 +1,96 @@
+"""Findings for people: grouped by file, each with the log lines around it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from cnilint.findings import Finding
+from cnilint.parse import Problem
+from cnilint.summary import Summary
+
+STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+CONTEXT = 1  # log lines shown before and after a finding's line
+
+
+def excerpt_lines(findings: Sequence[Finding]) -> set[int]:
+    return {n for f in findings for n in range(max(1, f.line - CONTEXT), f.line + CONTEXT + 1)}
+
+
+def print_file(
+    console: Console,
+    file: str,
+    findings: Sequence[Finding],
+    problems: Sequence[Problem],
+    lines: dict[int, str],
+) -> None:
+    if not findings and not problems:
+        return
+    console.print(Text(file, style="bold underline"))
+    for problem in problems:
+        span = f"-{problem.end_line}" if problem.end_line and problem.end_line != problem.line else ""
+        console.print(
+            Text.assemble(f"  {file}:{problem.line}{span}: ", ("[parse]", "magenta"), " ", problem.message),
+            soft_wrap=True,
+        )
+    for finding in findings:
+        header = Text.assemble(
+            (f"  {file}:{finding.line}", "bold"),
+            " ",
+            (finding.rule, STYLE[finding.severity]),
+            " ",
+            (f"[{finding.severity}]", STYLE[finding.severity]),
+            " ",
+            finding.message,
+        )
+        if finding.path and finding.path not in finding.message:
+            header.append(f"  ({finding.path})", style="dim")
+        console.print(header, soft_wrap=True)
+        if finding.deviation:
+            console.print(Text(f"      known libcni deviation: {finding.deviation}", style="dim italic"))
+        for number in range(max(1, finding.line - CONTEXT), finding.line + CONTEXT + 1):
+            if number in lines:
+                marker = ">" if number == finding.line else " "
+                text = lines[number].rstrip("\n")
+                if len(text) > 160:
+                    text = text[:159] + "…"
+                style = "" if marker == ">" else "dim"
+                console.print(Text(f"    {marker}{number:>6} │ {text}", style=style), soft_wrap=True)
+    console.print()
+
+
+def print_summary(console: Console, summary: Summary, *, fail_on: str) -> None:
+    if summary.records == 0 and summary.parse_problems == 0:
+        console.print("No wrapper records found.")
+        return
+    if summary.findings == 0:
+        console.print(
+            f"[green]✓[/green] {summary.records} records in {summary.files} files: no findings "
+            f"({summary.rules_checked} rules checked)"
+            + (f", {summary.parse_problems} parse problems" if summary.parse_problems else "")
+        )
+        return
+    table = Table(title="Findings by rule", show_edge=False, pad_edge=False)
+    table.add_column("count", justify="right")
+    table.add_column("rule")
+    table.add_column("severity")
+    table.add_column("title")
+    for rule, count, title in summary.statistics():
+        severity = summary.severities[rule]
+        table.add_row(str(count), rule, Text(severity, style=STYLE[severity]), escape(title))
+    console.print(table)
+    counts = ", ".join(
+        f"[{STYLE[s]}]{summary.by_severity.get(s, 0)} {s}[/{STYLE[s]}]" for s in ("error", "warning", "info")
+    )
+    console.print(
+        f"{summary.findings} findings ({counts}) in {summary.records} records of {summary.files} files: "
+        f"{summary.records_valid} valid, {summary.records_with_findings} with findings, "
+        f"{summary.failed_calls} failed calls"
+        + (f", {summary.incomplete_records} incomplete" if summary.incomplete_records else "")
+        + (f", {summary.parse_problems} parse problems" if summary.parse_problems else "")
+        + f"; {summary.rules_checked} rules checked, failing on {fail_on} and above."
+    )
