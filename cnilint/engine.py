@@ -79,7 +79,7 @@ class Engine:
         if options.ignored_for(rule_id, record.file, record.plugin):
             return None
         info = self.rules[rule_id]
-        severity = info.severity_for(facts.version)
+        severity = violation.severity or info.severity_for(facts.version)
         known = deviation(options.profile, rule_id, facts)
         if known is not None:
             severity = "info"

@@ -31,6 +31,7 @@ class Violation:
     message: str
     document: str  # "env", "input", "output" or "record"
     path: JsonPath | str = ()  # JSON path in input/output, variable name in env
+    severity: str | None = None  # only where the catalogue gives a case its own severity
 
 
 def in_env(name: str, message: str) -> Violation:

@@ -66,6 +66,12 @@ def _owner(root: dict[str, Any], error: ValidationError) -> tuple[str | None, st
     node: Any = root
     rule, template = root.get("x-rule"), root.get("x-message")
     for step in error.absolute_schema_path:
+        # jsonschema leaves "$ref" out of the path: follow a reference before
+        # stepping into what it points at.
+        while isinstance(node, dict) and step not in node and isinstance(node.get("$ref"), str):
+            node = _resolve(root, node["$ref"])
+            if isinstance(node, dict) and isinstance(node.get("x-rule"), str):
+                rule, template = node["x-rule"], node.get("x-message")
         if isinstance(node, dict) and step == "$ref" and isinstance(node.get("$ref"), str):
             node = _resolve(root, node["$ref"])
         elif isinstance(node, dict):
