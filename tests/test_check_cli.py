@@ -149,3 +149,23 @@ def test_rule_explains_one_rule(capsys, monkeypatch) -> None:
     data = json.loads(out)
     assert data["profiles"]["libcni"] and data["example_fail"]
     assert run(capsys, "rule", "XYZ999")[0] == 2
+
+
+def test_severity_follows_the_record_version(capsys) -> None:
+    # RES003 is a warning up to 0.3.1 and an error from 0.4.0 (severity_by_version).
+    from rulekit import findings, real, set_key, with_output
+
+    old = with_output(real("01-classic-0.3.1", "bridge", 0), set_key(("cniVersion",), "0.4.0"))
+    new = with_output(real("02a-bridge-0.4.0", "bridge", 0), set_key(("cniVersion",), "0.3.1"))
+    assert [f.severity for f in findings(old, "RES003")] == ["warning"]
+    assert [f.severity for f in findings(new, "RES003")] == ["error"]
+
+
+def test_libcni_profile_marks_known_deviations(capsys) -> None:
+    chain = str(REAL / "03a-chain-1.0.0" / "portmap")
+    _, default = check_json(capsys, "--select", "CONF013", chain)
+    _, spec = check_json(capsys, "--select", "CONF013", "--profile", "spec", chain)
+    assert {f["severity"] for f in default["findings"]} == {"info"}
+    assert all(f["deviation"] for f in default["findings"])
+    assert {f["severity"] for f in spec["findings"]} == {"error"}
+    assert len(default["findings"]) == len(spec["findings"]) == 12

@@ -47,7 +47,7 @@ def print_file(
             " ",
             finding.message,
         )
-        if finding.path and finding.path not in finding.message:
+        if finding.path not in ("", "$") and finding.path not in finding.message:
             header.append(f"  ({finding.path})", style="dim")
         console.print(header, soft_wrap=True)
         if finding.deviation:

@@ -62,7 +62,7 @@ def write_rules_json(out: TextIO) -> None:
 
 def print_rules(console: Console) -> None:
     table = Table(title="cnilint rules (the catalogue)")
-    for header in ("id", "severity", "status", "title"):
+    for header in ("id", "family", "severity", "status", "title"):
         table.add_column(header, overflow="fold")
     checked = 0
     for info in catalogue().values():
@@ -70,6 +70,7 @@ def print_rules(console: Console) -> None:
         checked += state == "checked"
         table.add_row(
             info.id,
+            info.family,
             Text(info.severity, style=STYLE[info.severity]),
             Text(state, style="green" if state == "checked" else "dim"),
             info.title,
