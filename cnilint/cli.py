@@ -16,8 +16,9 @@ from rich.console import Console
 
 from cnilint import __version__
 from cnilint.catalogue import SEVERITIES, catalogue
+from cnilint.checker import run_checks
+from cnilint.correlate.conflist import ConflistError, load_conflists
 from cnilint.engine import Engine
-from cnilint.findings import Finding
 from cnilint.inputs import InputError, LogInput, expand
 from cnilint.options import Options, OptionsError, load_options, split_codes
 from cnilint.parse import LogReader, Problem, Record
@@ -25,7 +26,6 @@ from cnilint.profiles import PROFILES
 from cnilint.reports import json_report, rich_report, rules_report
 from cnilint.reports import records as records_report
 from cnilint.rules import checked_rule_ids
-from cnilint.summary import Summary
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fail-on", choices=SEVERITIES, help="exit 1 on findings at or above this (default: error)")
     check.add_argument("--profile", choices=PROFILES, help="libcni (default): libcni's known deviations at info")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail the run")
+    check.add_argument(
+        "--conflist",
+        action="append",
+        metavar="FILE",
+        help="network configuration list (repeatable, or a folder like /etc/cni/net.d) for the LIST rules",
+    )
 
     records = sub.add_parser("records", help="print every invocation found in the logs")
     _paths_argument(records)
@@ -175,42 +181,36 @@ def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     except OptionsError as exc:
         err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
+    try:
+        conflists = load_conflists(args.conflist or [])
+    except ConflistError as exc:
+        err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_USAGE
     engine = Engine(options)
     run = _Run()
-    summary = Summary(rules_checked=sum(1 for rule_id in checked_rule_ids() if options.enabled(rule_id)))
-    all_findings: list[Finding] = []
+    readers = list(run.logs(args.paths, args.plugin))
+    checked = run_checks([(reader, run.read(reader)) for reader in readers], engine, conflists)
+    summary = checked.summary
+    summary.rules_checked = sum(1 for rule_id in checked_rule_ids() if options.enabled(rule_id))
+
     problems: list[dict] = []
-    failing = False
-    internal_errors: list[str] = []
-
-    for reader in run.logs(args.paths, args.plugin):
-        summary.files += 1
-        file_findings: list[Finding] = []
-        record_problems: list[tuple[str, Problem]] = []
-        for result in engine.check(run.read(reader)):
-            summary.add(result)
-            file_findings.extend(result.findings)
-            internal_errors.extend(result.errors)
-            record_problems.extend((reader.file, problem) for problem in result.record.problems)
-        summary.add_file_problems(reader.problems)
-        failing = failing or any(options.fails(finding.severity) for finding in file_findings)
-        file_problems = sorted([p for _, p in record_problems] + list(reader.problems), key=lambda p: p.line)
+    for reader in readers:
+        findings = checked.findings.get(reader.file, [])
+        file_problems = sorted([*reader.problems, *checked.problems.get(reader.file, [])], key=lambda p: p.line)
         problems.extend(json_report.problem_dict(reader.file, p.line, p.end_line, p.message) for p in file_problems)
-        if args.format == "json":
-            all_findings.extend(file_findings)
-        else:
-            lines = _read_lines(reader.file, rich_report.excerpt_lines(file_findings))
-            rich_report.print_file(out, reader.file, file_findings, file_problems, lines)
-
+        if args.format != "json":
+            lines = _read_lines(reader.file, rich_report.excerpt_lines(findings))
+            rich_report.print_file(out, reader.file, findings, file_problems, lines)
     if args.format == "json":
-        json_report.write(out.file, all_findings, summary, problems)
+        json_report.write(out.file, list(checked.all_findings()), summary, problems)
     else:
         rich_report.print_summary(out, summary, fail_on=options.fail_on)
-    for message in internal_errors:
+    for message in checked.errors:
         err.print(f"cnilint: {message}", markup=False, highlight=False, soft_wrap=True)
     run.report_io_errors(err)
     if run.io_errors:
         return EXIT_USAGE
+    failing = any(options.fails(finding.severity) for finding in checked.all_findings())
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from cnilint.catalogue import RuleInfo, catalogue
 from cnilint.facts import Facts
-from cnilint.findings import Finding
+from cnilint.findings import Finding, Related
 from cnilint.options import Options
 from cnilint.parse import Record
 from cnilint.parse.jsonpos import format_path
@@ -73,14 +73,26 @@ class Engine:
         result.findings.sort(key=lambda f: (f.line, f.rule))
         return result
 
-    def _finding(self, rule_id: str, violation: Violation, facts: Facts) -> Finding | None:
+    def rule_applies(self, rule_id: str, facts: Facts) -> bool:
+        """Whether a rule runs on this record: selected, and the record's
+        version and command are the rule's."""
+        return self._applies(self.rules[rule_id], facts.command, facts.version)
+
+    def _finding(
+        self,
+        rule_id: str,
+        violation: Violation,
+        facts: Facts,
+        related: tuple[Related, ...] = (),
+        known: str | None = None,
+    ) -> Finding | None:
         record = facts.record
         options = self.options
         if options.ignored_for(rule_id, record.file, record.plugin):
             return None
         info = self.rules[rule_id]
         severity = violation.severity or info.severity_for(facts.version)
-        known = deviation(options.profile, rule_id, facts)
+        known = known or deviation(options.profile, rule_id, facts)
         if known is not None:
             severity = "info"
         if not options.reports(severity):
@@ -101,7 +113,13 @@ class Engine:
             command=record.command,
             version=facts.version_label,
             deviation=known,
+            related=related,
         )
+
+    def cross_finding(
+        self, rule_id: str, violation: Violation, facts: Facts, related: tuple[Related, ...], known: str | None
+    ) -> Finding | None:
+        return self._finding(rule_id, violation, facts, related, known)
 
     def check(self, records: Iterable[Record]) -> Iterator[RecordResult]:
         for record in records:

@@ -8,6 +8,7 @@ from typing import Any
 
 from cnilint.catalogue import SEVERITIES
 from cnilint.engine import RecordResult
+from cnilint.findings import Finding
 from cnilint.parse import Problem
 
 
@@ -25,6 +26,7 @@ class Summary:
     severities: dict[str, str] = field(default_factory=dict)
     parse_problems: int = 0
     rules_checked: int = 0
+    live_attachments: int = 0  # still live when the logs end: running pods, or leaks
 
     def add(self, result: RecordResult) -> None:
         self.records += 1
@@ -40,6 +42,16 @@ class Summary:
             self.by_rule[finding.rule] += 1
             self.titles[finding.rule] = finding.title
             self.severities.setdefault(finding.rule, finding.severity)
+
+    def add_cross(self, finding: Finding, *, first: bool) -> None:
+        """A finding of a cross-record rule; `first` when its record had none yet."""
+        if first:
+            self.records_valid -= 1
+            self.records_with_findings += 1
+        self.by_severity[finding.severity] += 1
+        self.by_rule[finding.rule] += 1
+        self.titles[finding.rule] = finding.title
+        self.severities.setdefault(finding.rule, finding.severity)
 
     def add_file_problems(self, problems: list[Problem]) -> None:
         self.parse_problems += len(problems)
@@ -62,6 +74,7 @@ class Summary:
             "incomplete_records": self.incomplete_records,
             "parse_problems": self.parse_problems,
             "rules_checked": self.rules_checked,
+            "live_attachments": self.live_attachments,
             "findings": self.findings,
             "by_severity": {severity: self.by_severity.get(severity, 0) for severity in reversed(SEVERITIES)},
             "by_rule": dict(sorted(self.by_rule.items(), key=_most_first)),

@@ -96,3 +96,23 @@ def set_key(path: tuple[str | int, ...], value: Any) -> Callable[[Any], Any]:
         return document
 
     return edit
+
+
+def cross_findings(
+    logs: list[list[Record]], rule_id: str, *, profile: str = "spec", conflists: dict | None = None
+) -> list[Finding]:
+    """Findings of one rule over several logs checked together (each list is one log);
+    `conflists` maps network names to cnilint.correlate.conflist.Conflist."""
+    from types import SimpleNamespace
+
+    from cnilint.checker import run_checks
+
+    engine = Engine(Options(select=(rule_id,), profile=profile))
+    readers = [(SimpleNamespace(file=records[0].file, problems=[]), records) for records in logs if records]
+    run = run_checks(readers, engine, conflists)  # type: ignore[arg-type]
+    assert not run.errors, run.errors
+    return [finding for finding in run.all_findings() if finding.rule == rule_id]
+
+
+def records_of(scenario: str, plugin: str) -> list[Record]:
+    return list(_records(scenario, plugin))

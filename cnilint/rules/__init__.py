@@ -102,6 +102,58 @@ def register_check(name: str, rule_ids: Iterable[str], run: CheckFunction) -> No
     CHECKS.append(Check(name, ids, run))
 
 
+@dataclass(frozen=True, eq=False)
+class CrossViolation:
+    """A rule broken between records: the finding sits on `subject` (the record
+    that broke it) and names the others in `related`."""
+
+    subject: Any  # cnilint.correlate.calls.Call
+    violation: Violation
+    related: tuple[Any, ...] = ()
+    wrapper_artefact: bool = False  # likely caused by the logging wrapper hiding a failure
+
+
+WRAPPER_ARTEFACT = (
+    "the logging wrapper exits 0 whatever the plugin did, so its caller took this failure for a "
+    "success; what followed is likely the wrapper's doing, not the runtime's"
+)
+
+
+# When a cross-record rule runs, and what it is given (see cnilint.correlate.engine):
+#   "pairing"    a delegated record and its upper record (Pairing)
+#   "group"      an upper record with every record it delegated, once it returned (UpperGroup)
+#   "orphan"     a delegated record no upper record explains (Orphan)
+#   "operation"  an ADD/CHECK/DEL operation that ended, its attachment before and after (OperationContext)
+#   "call"       every record, in time order, with the cross-record state (CallContext)
+#   "end"        the state at the end of the logs (EndContext)
+CROSS_HOOKS = ("pairing", "group", "orphan", "operation", "call", "end")
+CrossFunction = Callable[[Any], Iterable[CrossViolation]]
+
+
+@dataclass(frozen=True, slots=True)
+class CrossCheck:
+    name: str
+    rule_id: str
+    hook: str
+    run: CrossFunction
+
+
+CROSS_CHECKS: dict[str, list[CrossCheck]] = {hook: [] for hook in CROSS_HOOKS}
+
+
+def cross_rule(rule_id: str, hook: str) -> Callable[[CrossFunction], CrossFunction]:
+    """Register a function as the check of a rule that needs several records."""
+    _known(rule_id)
+    if hook not in CROSS_HOOKS:
+        raise ValueError(f"unknown hook {hook!r}")
+
+    def register(function: CrossFunction) -> CrossFunction:
+        CROSS_CHECKS[hook].append(CrossCheck(function.__name__, rule_id, hook, function))
+        return function
+
+    return register
+
+
 def planned(rule_id: str, reason: str) -> None:
     """A catalogue rule that is not checked (yet), and why."""
     _known(rule_id)
@@ -110,7 +162,9 @@ def planned(rule_id: str, reason: str) -> None:
 
 def checked_rule_ids() -> frozenset[str]:
     load_all()
-    return frozenset(rule_id for check in CHECKS for rule_id in check.rule_ids)
+    single = {rule_id for check in CHECKS for rule_id in check.rule_ids}
+    cross = {check.rule_id for checks in CROSS_CHECKS.values() for check in checks}
+    return frozenset(single | cross)
 
 
 _loaded = False
@@ -123,3 +177,25 @@ def load_all() -> None:
         return
     _loaded = True
     from cnilint.rules import families  # noqa: F401 - imported for its registrations
+
+    _plan_unregistered()
+
+
+_NEEDS = {
+    "time_order": "the records of several invocations in time order",
+    "start_and_return_times": "the start and return times of several records",
+    "chain_logs": "the logs of every plugin of the chain",
+    "delegate_log": "the log of the delegated plugin",
+    "version_record": "a VERSION record of the same plugin",
+    "conflist": "the network configuration list (--conflist)",
+}
+
+
+def _plan_unregistered() -> None:
+    """Every catalogue rule no family registered is planned, with what it needs."""
+    checked = {rule_id for check in CHECKS for rule_id in check.rule_ids}
+    checked |= {check.rule_id for checks in CROSS_CHECKS.values() for check in checks}
+    for info in catalogue().values():
+        if info.id not in PLANNED and info.id not in checked:
+            needs = "; ".join(_NEEDS.get(need, need) for need in info.needs) or "the previous result of the chain"
+            planned(info.id, f"not checked yet: it needs {needs}")

@@ -1,0 +1,1 @@
+"""Relating records across logs: time order, delegation, operations and attachments."""

@@ -1,0 +1,1 @@
+"""LIST: rules that need the network configuration list."""
