@@ -16,7 +16,7 @@ from cnilint.resources import data_dir
 CONTRACT = {
     "file", "plugin", "line", "end_line", "started", "returned", "command", "container_id", "ifname",
     "netns", "cni_args", "params", "env", "input", "output", "input_raw", "output_raw", "complete",
-    "tty", "problems",
+    "tty", "recovered", "confidence", "problems",
 }  # fmt: skip
 
 
@@ -32,6 +32,7 @@ def test_records_prints_json_lines_with_the_contract_fields(capsys) -> None:
     lines = [json.loads(line) for line in out.splitlines()]
     assert len(lines) == 8
     assert set(lines[0]) >= CONTRACT
+    assert lines[0]["recovered"] is False and lines[0]["confidence"] is None
     assert lines[0]["plugin"] == "bridge" and lines[0]["command"] == "ADD"
     assert lines[0]["input"]["type"] == "bridge" and lines[0]["output"]["cniVersion"] == "0.3.1"
     assert lines[4]["command"] == "DEL" and lines[4]["output"] is None and lines[4]["output_raw"] == ""
@@ -78,7 +79,19 @@ def test_default_command_checks_each_file(capsys) -> None:
 def test_check_reports_interleaved_regions_with_line_ranges(capsys, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     _code, out, _ = run(capsys, "check", str(REAL / "08-concurrency" / "bridge"))
-    assert "08-concurrency/bridge:73-1318: [parse] about 24 invocations interleave" in out
+    assert "08-concurrency/bridge:73-1318: [parse] 24 invocations interleave here" in out
+    assert "their records are recovered (0 exact, 24 likely)" in out
+    # Each recovered record says which of its blocks could be another call's.
+    assert "08-concurrency/bridge:73-648: [parse] recovered from the interleaved lines 73-1318" in out
+
+
+def test_records_marks_recovered_records(capsys) -> None:
+    code, out, _ = run(capsys, "records", str(REAL / "08-concurrency" / "bridge"))
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 26
+    assert [row["recovered"] for row in rows].count(True) == 24
+    assert {row["confidence"] for row in rows if row["recovered"]} == {"likely"}
+    assert all(row["confidence"] is None for row in rows if not row["recovered"])
 
 
 @pytest.mark.parametrize("argv", [["records", "no/such/log"], ["no/such/log"]])

@@ -116,7 +116,7 @@ def _record(container: str, started: str = "Fri Nov 27 20:13:37 UTC 2026") -> st
     return wrapper_record(started=started, returned=started, env=env, stdin=config, stdout='{"cniVersion":"1.0.0"}')
 
 
-def test_interleaved_blocks_are_reported_never_glued_into_one_record() -> None:
+def test_interleaved_blocks_are_recovered_never_glued_into_one_record() -> None:
     a, b, c, d = (_record(x) for x in ("aaa", "bbb", "ccc", "ddd"))
     # b's env block lands inside a's record, as concurrent appends do.
     a_head, a_tail = a.split("INPUT:\n", 1)
@@ -125,11 +125,28 @@ def test_interleaved_blocks_are_reported_never_glued_into_one_record() -> None:
     log = c + mixed + d
     reader = parse(io.StringIO(log))
     found = list(reader)
-    assert [r.container_id for r in found] == ["ccc", "ddd"]
+    expected = [("ccc", False), ("aaa", True), ("bbb", True), ("ddd", False)]
+    assert [(r.container_id, r.recovered) for r in found] == expected
     (region,) = reader.regions
     assert region.line == c.count("\n") + 1
     assert region.end_line == (c + mixed).rstrip("\n").count("\n") + 1
-    assert reader.problems[0].line == region.line
+    assert region.recovered and reader.problems[0].line == region.line
+    assert "2 exact, 0 likely" in reader.problems[0].message
+    # Each recovered record is its own call, whole: the order of the blocks decides.
+    recovered = {r.container_id: r for r in found if r.recovered}
+    for name, text in (("aaa", a), ("bbb", b)):
+        alone = next(parse(io.StringIO(text)))
+        record = recovered[name]
+        assert record.confidence == "exact" and record.complete and record.problems == ()
+        assert (record.params, record.env, record.input.raw, record.output.raw) == (
+            alone.params,
+            alone.env,
+            alone.input.raw,
+            alone.output.raw,
+        )
+    lines = log.split("\n")
+    assert lines[recovered["bbb"].env_line - 1] == "CNI_COMMAND=ADD" and lines[recovered["bbb"].env_line - 2] == "env:"
+    assert recovered["aaa"].line < recovered["bbb"].line < recovered["aaa"].end_line < recovered["bbb"].end_line
 
 
 def test_a_foreign_params_block_is_caught_by_the_env_cross_check() -> None:

@@ -5,11 +5,13 @@ catches what the grammar cannot see (blocks of concurrent invocations glued
 into a record-shaped sequence). Consecutive units in trouble are grouped:
 one broken unit alone is a record cut short (reported as incomplete); more
 than that is a region where invocations interleave, reported with its line
-range and kept, tokens and all, for a later recovery step.
+range; its raw lines go to cnilint.parse.recover, whose records take the
+region's place.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -19,6 +21,7 @@ from cnilint.parse.dates import parse_date
 from cnilint.parse.framer import Unit, UnitKind, frame
 from cnilint.parse.lexer import MARKERS, RETURNED_PREFIX, tokenize
 from cnilint.parse.records import Body, Problem, Record, Variables, parse_variables
+from cnilint.parse.recover import recover
 
 _GLUE_MARKERS = tuple(MARKERS)
 _ONCE_PER_CALL = ("DATE", "PARAMS_HEADER", "ENV_HEADER", "RETURNED")  # blocks every call writes once
@@ -30,16 +33,41 @@ class InterleavedRegion:
 
     line: int
     end_line: int
-    invocations: int  # an estimate: the most frequent once-per-call block
-    tokens: tuple[Token, ...]
+    invocations: int  # recovered records, else an estimate: the most frequent once-per-call block
+    recovered: bool = False  # its records were put back together (see cnilint.parse.recover)
 
     def problem(self) -> Problem:
         return Problem(
             self.line,
             f"about {self.invocations} invocations interleave here (concurrent calls appending "
-            "to one log); their records are not parsed",
+            "to one log); their blocks cannot be put back in the wrapper's order, so their "
+            "records are not parsed",
             self.end_line,
         )
+
+
+class _LineTap:
+    """Passes lines through and keeps those not yet settled, so that a region
+    can be read again line by line; memory stays bounded by the largest region."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = lines
+        self._kept: deque[str] = deque()
+        self._first = 1  # line number of _kept[0]
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._lines:
+            self._kept.append(line)
+            yield line
+
+    def forget_before(self, line: int) -> None:
+        while self._first < line and self._kept:
+            self._kept.popleft()
+            self._first += 1
+
+    def between(self, first: int, last: int) -> tuple[tuple[int, str], ...]:
+        start = first - self._first
+        return tuple((first + offset, self._kept[start + offset]) for offset in range(last - first + 1))
 
 
 @dataclass(slots=True)
@@ -158,6 +186,8 @@ def _glued_marker(tokens: tuple[Token, ...]) -> int | None:
     """Line of a wrapper marker glued to the end of other text: the sign of a
     concurrent invocation writing between an INPUT and its newline."""
     for token in tokens:
+        if token.type == "DATE" and token.value[:1] in ("{", "["):
+            return token.line  # `{...}Fri Nov 27 ...`: a date line never starts so
         if token.type != "TEXT":
             continue
         for offset, line in enumerate(token.value.split("\n")):
@@ -204,7 +234,8 @@ class LogReader(Iterator[Record]):
         self.plugin = plugin
         self.problems: list[Problem] = []
         self.regions: list[InterleavedRegion] = []
-        self._records = self._read(lines)
+        self._tap = _LineTap(lines)
+        self._records = self._read(self._tap)
 
     def __next__(self) -> Record:
         return next(self._records)
@@ -220,48 +251,60 @@ class LogReader(Iterator[Record]):
                     index += 1
                     yield record
                 trouble = []
+                self._tap.forget_before(unit.end_line + 1)
                 yield build_record(unit.tokens, file=self.file, plugin=self.plugin, index=index, complete=True)
                 index += 1
             else:
                 trouble.append(unit)
-        for record in self._settle(trouble, index):
+        for record in self._settle(trouble, index, at_end=True):
             index += 1
             yield record
         if index == 0 and self.problems and not self.regions:
             first, last = self.problems[0].line, self.problems[-1].end_line or self.problems[-1].line
             self.problems[:] = [Problem(first, "no wrapper records found (is this a CNI wrapper log?)", last)]
 
-    def _settle(self, trouble: list[Unit], index: int) -> Iterator[Record]:
-        """Report a run of units in trouble that ended."""
+    def _settle(self, trouble: list[Unit], index: int, *, at_end: bool = False) -> Iterator[Record]:
+        """Report a run of units in trouble that ended (`at_end`: with the log)."""
         if not trouble:
             return
         if len(trouble) == 1:
-            unit = trouble[0]
-            if unit.kind is UnitKind.BROKEN and unit.tokens[0].type == "DATE":
-                yield build_record(unit.tokens, file=self.file, plugin=self.plugin, index=index, complete=False)
-                return
-            if unit.kind is UnitKind.RECORD:
-                record = build_record(unit.tokens, file=self.file, plugin=self.plugin, index=index, complete=True)
-                reason = _mixed_reason(unit)
-                problem = Problem(unit.line, f"record may mix two invocations: {reason}", unit.end_line)
-                yield _with_problem(record, problem)
-                return
-            if unit.kind is UnitKind.GAP:
-                line = _first_non_blank_line(unit.tokens[0])
-                self.problems.append(Problem(line, "unexpected text outside a record", unit.end_line))
-            else:
-                message = f"unexpected '{unit.tokens[0].value}' outside a record"
-                self.problems.append(Problem(unit.line, message, unit.end_line))
+            yield from self._settle_one(trouble[0], index)
             return
-        tokens = tuple(token for unit in trouble for token in unit.tokens)
-        region = InterleavedRegion(
-            line=trouble[0].line,
-            end_line=trouble[-1].end_line,
-            invocations=max(sum(1 for token in tokens if token.type == kind) for kind in _ONCE_PER_CALL),
-            tokens=tokens,
-        )
-        self.regions.append(region)
-        self.problems.append(region.problem())
+        yield from self._settle_region(trouble, index, at_end)
+
+    def _settle_one(self, unit: Unit, index: int) -> Iterator[Record]:
+        if unit.kind is UnitKind.BROKEN and unit.tokens[0].type == "DATE":
+            yield build_record(unit.tokens, file=self.file, plugin=self.plugin, index=index, complete=False)
+            return
+        if unit.kind is UnitKind.RECORD:
+            record = build_record(unit.tokens, file=self.file, plugin=self.plugin, index=index, complete=True)
+            reason = _mixed_reason(unit)
+            problem = Problem(unit.line, f"record may mix two invocations: {reason}", unit.end_line)
+            yield _with_problem(record, problem)
+            return
+        if unit.kind is UnitKind.GAP:
+            line = _first_non_blank_line(unit.tokens[0])
+            self.problems.append(Problem(line, "unexpected text outside a record", unit.end_line))
+        else:
+            message = f"unexpected '{unit.tokens[0].value}' outside a record"
+            self.problems.append(Problem(unit.line, message, unit.end_line))
+
+    def _settle_region(self, trouble: list[Unit], index: int, at_end: bool) -> Iterator[Record]:
+        """Recover the records of an interleaved region, or report it whole."""
+        first, last = trouble[0].line, trouble[-1].end_line
+        lines = self._tap.between(first, last)
+        self._tap.forget_before(last + 1)
+        recovery = recover(lines, file=self.file, plugin=self.plugin, first_index=index, at_end=at_end)
+        if recovery is None:
+            tokens = [token for unit in trouble for token in unit.tokens]
+            estimate = max(sum(1 for token in tokens if token.type == kind) for kind in _ONCE_PER_CALL)
+            region = InterleavedRegion(first, last, estimate)
+            self.regions.append(region)
+            self.problems.append(region.problem())
+            return
+        self.regions.append(InterleavedRegion(first, last, len(recovery.records), recovered=True))
+        self.problems.append(recovery.problem)
+        yield from recovery.records
 
 
 def _first_non_blank_line(token: Token) -> int:

@@ -64,7 +64,7 @@ class Variables(Mapping[str, str]):
         return (Variables, (self.pairs,))
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*(?:%%)?=")
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*(?:%%)?=")  # how `env` starts a variable's line
 
 
 def parse_variables(text: str) -> Variables:
@@ -73,7 +73,7 @@ def parse_variables(text: str) -> Variables:
     pairs: list[list[str]] = []
     for line in text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"):
         line = line.rstrip("\r")
-        match = _NAME.match(line)
+        match = VARIABLE_NAME.match(line)
         if match:
             pairs.append([line[: match.end() - 1], line[match.end() :]])
         elif pairs:
@@ -182,6 +182,8 @@ class Record:
     problems: tuple[Problem, ...] = ()
     params_line: int | None = None  # first line of the `CNI params:` lines
     env_line: int | None = None  # first line of the `env:` lines
+    recovered: bool = False  # put back together from an interleaved region (lines not contiguous)
+    confidence: str | None = None  # recovered records: "exact" or "likely" (see cnilint.parse.recover)
 
     def line_of_variable(self, name: str) -> int:
         """Log line where NAME is printed: in `CNI params:` if there, else in
@@ -261,6 +263,8 @@ class Record:
             "output_error": _error(self.output),
             "complete": self.complete,
             "tty": self.tty,
+            "recovered": self.recovered,
+            "confidence": self.confidence,
             "problems": [problem.to_dict() for problem in self.problems],
         }
 
