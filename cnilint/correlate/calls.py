@@ -43,7 +43,9 @@ class Call:
 
     @property
     def runtime_issued(self) -> bool:
-        return not self.facts.delegated
+        # "upper" is set once the call is paired as a delegate: also a delegate
+        # given a bare ipam section, which facts.delegated cannot recognise.
+        return not self.facts.delegated and "upper" not in self.notes
 
     @property
     def network(self) -> str | None:
