@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,67 @@ class Conflist:
 
     def plugin(self, plugin_type: str | None) -> dict[str, Any] | None:
         return next((p for p in self.plugins if p.get("type") == plugin_type), None)
+
+    def plugins_of(self, plugin_type: str | None) -> list[dict[str, Any]]:
+        """Every plugin object of one type (a list may hold a type twice)."""
+        return [p for p in self.plugins if p.get("type") == plugin_type]
+
+    @property
+    def types(self) -> list[Any]:
+        """The plugins' types in list order."""
+        return [p.get("type") for p in self.plugins]
+
+    def position(self, plugin_type: str | None) -> int | None:
+        """Index of a type in the list; None when absent or listed more than once."""
+        types = self.types
+        return types.index(plugin_type) if types.count(plugin_type) == 1 else None
+
+    @property
+    def cni_version(self) -> str | None:
+        version = self.data.get("cniVersion")
+        return version if isinstance(version, str) and version else None
+
+    @property
+    def cni_versions(self) -> list[str] | None:
+        """The list's `cniVersions` (1.1.0), None when absent or not a list of strings."""
+        versions = self.data.get("cniVersions")
+        if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
+            return None
+        return versions
+
+    @property
+    def versions(self) -> list[str]:
+        """cniVersion and cniVersions together: the versions the list may be used at."""
+        found = ([self.cni_version] if self.cni_version else []) + (self.cni_versions or [])
+        return list(dict.fromkeys(found))
+
+    def disabled(self, key: str) -> bool:
+        """`disableCheck`/`disableGC` as libcni reads them: JSON true, or the
+        string "true" in any case (other strings make libcni refuse the file)."""
+        value = self.data.get(key)
+        return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+@dataclass
+class VersionEvidence:
+    """What the logs showed so far about supported spec versions (LIST006): each
+    plugin's latest VERSION reply, and the versions the runtime spoke in its
+    requests. Bounded by the number of plugins and versions."""
+
+    supported: dict[str, frozenset[str]] = field(default_factory=dict)  # log's plugin -> supportedVersions
+    spoken: set[str] = field(default_factory=set)  # cniVersion of runtime-issued requests
+
+    def add(self, call: Any) -> None:  # a cnilint.correlate.calls.Call
+        facts = call.facts
+        if not call.runtime_issued:
+            return
+        if facts.command == "VERSION":
+            reply = facts.result
+            versions = reply.get("supportedVersions") if isinstance(reply, dict) and not facts.failed else None
+            if isinstance(versions, list) and call.record.plugin is not None:
+                self.supported[call.record.plugin] = frozenset(v for v in versions if isinstance(v, str))
+        elif facts.command in ("ADD", "DEL", "CHECK", "GC", "STATUS") and isinstance(facts.declared_version, str):
+            self.spoken.add(facts.declared_version)
 
 
 def _load(path: Path) -> Conflist:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnilint.correlate.calls import Call
-from cnilint.correlate.conflist import Conflist
+from cnilint.correlate.conflist import Conflist, VersionEvidence
 from cnilint.correlate.delegation import DelegationTracker, Orphan, Pairing, UpperGroup
 from cnilint.correlate.lifecycle import Attachment, LifecycleTracker, Operation, OperationDone
 from cnilint.engine import Engine
@@ -37,6 +37,8 @@ class CallContext:
     recent_same_container: tuple[Call, ...]
     attachments: dict  # attachment key -> Attachment, as known before this call's operation ends
     conflist: Conflist | None  # the --conflist of the call's network, if given
+    lifecycle: LifecycleTracker | None = None  # for questions across attachments (live_add, recent_gc...)
+    versions: VersionEvidence | None = None  # VERSION replies and request versions seen before this call
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,12 +49,14 @@ class OperationContext:
     before: Attachment
     after: Attachment
     conflist: Conflist | None
+    lifecycle: LifecycleTracker | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class EndContext:
     live: list[Attachment]
     attachments: dict
+    lifecycle: LifecycleTracker | None = None
 
 
 def canonical(value: Any) -> str:
@@ -103,6 +107,7 @@ class CrossEngine:
     def __init__(self, engine: Engine, conflists: dict[str, Conflist] | None = None) -> None:
         self.engine = engine
         self.conflists = conflists or {}
+        self.versions = VersionEvidence()
         self.delegation = DelegationTracker()
         self.lifecycle = LifecycleTracker()
         self._recent: dict[str, deque[Call]] = defaultdict(deque)
@@ -153,7 +158,9 @@ class CrossEngine:
         for call in self._order(calls):
             recent = self._remember(call)
             conflist = self.conflists.get(call.network or "")
-            yield from self._hook("call", CallContext(call, recent, self.lifecycle.attachments, conflist))
+            context = CallContext(call, recent, self.lifecycle.attachments, conflist, self.lifecycle, self.versions)
+            yield from self._hook("call", context)
+            self.versions.add(call)
             for event in self.delegation.add(call):
                 yield from self._delegation_event(event)
             for done in self.lifecycle.add(call):
@@ -161,7 +168,8 @@ class CrossEngine:
 
     def _operation(self, done: OperationDone) -> Iterator[tuple[Call, Finding]]:
         conflist = self.conflists.get(done.operation.attachment[0] or "")
-        yield from self._hook("operation", OperationContext(done.operation, done.before, done.after, conflist))
+        context = OperationContext(done.operation, done.before, done.after, conflist, self.lifecycle)
+        yield from self._hook("operation", context)
 
     def _remember(self, call: Call) -> tuple[Call, ...]:
         container = call.facts.variable("CNI_CONTAINERID")
@@ -171,9 +179,21 @@ class CrossEngine:
                 window.popleft()
         recent = tuple(window)
         window.append(call)
-        for key in [key for key, calls in self._recent.items() if not calls]:
-            del self._recent[key]
+        self._forget_before(call.start)
         return recent
+
+    def _forget_before(self, now: float | None) -> None:
+        """Drop the windows of containers with no call in the last RECENT_SECONDS
+        (memory follows the containers seen lately, not all containers ever seen)."""
+        if now is None:
+            return
+        stale = [
+            key
+            for key, calls in self._recent.items()
+            if not calls or (calls[-1].start is not None and calls[-1].start < now - RECENT_SECONDS)
+        ]
+        for key in stale:
+            del self._recent[key]
 
     def _delegation_event(self, event: UpperGroup | Pairing | Orphan) -> Iterator[tuple[Call, Finding]]:
         if isinstance(event, Pairing):
@@ -189,7 +209,7 @@ class CrossEngine:
             yield from self._hook("group", group)
         for done in self.lifecycle.finish():
             yield from self._operation(done)
-        yield from self._hook("end", EndContext(self.lifecycle.live(), self.lifecycle.attachments))
+        yield from self._hook("end", EndContext(self.lifecycle.live(), self.lifecycle.attachments, self.lifecycle))
 
     def _hook(self, hook: str, context: Any) -> Iterator[tuple[Call, Finding]]:
         for check in CROSS_CHECKS[hook]:
