@@ -1,4 +1,4 @@
-"""Command line: `cnilint [check] PATH...`, `records`, `rules`, `rule ID`.
+"""Command line: `cnilint [check] PATH...`, `records`, `timeline`, `rules`, `rule ID`.
 
 Exit codes (as ruff): 0 no finding at or above --fail-on, 1 there is one,
 2 usage error, bad option or a PATH that cannot be read.
@@ -30,7 +30,7 @@ from cnilint.rules import checked_rule_ids
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
-SUBCOMMANDS = ("check", "records", "rules", "rule")
+SUBCOMMANDS = ("check", "records", "timeline", "rules", "rule")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("jsonl", "table", "csv"),
         help="jsonl (default when stdout is not a terminal), table (default in a terminal) or csv",
     )
+
+    timeline = sub.add_parser("timeline", help="per attachment, its ADD/CHECK/DEL operations in time order")
+    _paths_argument(timeline)
+    timeline.add_argument("--format", choices=("table", "csv", "json"), default="table", help="default: table")
 
     rules = sub.add_parser("rules", help="list every rule of the catalogue and whether it is checked")
     rules.add_argument("--format", choices=("table", "json"), default="table")
@@ -141,6 +145,26 @@ def run_records(args: argparse.Namespace, out: Console, err: Console) -> int:
         records_report.write_table(records, out)
     out.file.flush()
     for reader in run.readers:
+        for problem in reader.problems:
+            err.print(_problem_line(reader.file, problem), markup=False, highlight=False, soft_wrap=True)
+    run.report_io_errors(err)
+    return EXIT_USAGE if run.io_errors else EXIT_OK
+
+
+def run_timeline(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from cnilint.reports import timeline as timeline_report
+
+    run = _Run()
+    readers = list(run.logs(args.paths, args.plugin))
+    timeline = timeline_report.build(run.read(reader) for reader in readers)
+    if args.format == "json":
+        timeline_report.write_json(timeline, out.file)
+    elif args.format == "csv":
+        timeline_report.write_csv(timeline, out.file)
+    else:
+        timeline_report.print_table(timeline, out)
+    out.file.flush()
+    for reader in readers:
         for problem in reader.problems:
             err.print(_problem_line(reader.file, problem), markup=False, highlight=False, soft_wrap=True)
     run.report_io_errors(err)
@@ -248,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "records":
             return run_records(args, out, err)
+        if args.command == "timeline":
+            return run_timeline(args, out, err)
         if args.command == "rules":
             return run_rules(args, out)
         if args.command == "rule":
