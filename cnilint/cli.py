@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     timeline = sub.add_parser("timeline", help="per attachment, its ADD/CHECK/DEL operations in time order")
     _paths_argument(timeline)
     timeline.add_argument("--format", choices=("table", "csv", "json"), default="table", help="default: table")
+    timeline.add_argument("--conflist", action="append", metavar="FILE", help="network configuration lists")
 
     rules = sub.add_parser("rules", help="list every rule of the catalogue and whether it is checked")
     rules.add_argument("--format", choices=("table", "json"), default="table")
@@ -154,9 +155,14 @@ def run_records(args: argparse.Namespace, out: Console, err: Console) -> int:
 def run_timeline(args: argparse.Namespace, out: Console, err: Console) -> int:
     from cnilint.reports import timeline as timeline_report
 
+    try:
+        conflists = load_conflists(args.conflist or [])
+    except ConflistError as exc:
+        err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_USAGE
     run = _Run()
     readers = list(run.logs(args.paths, args.plugin))
-    timeline = timeline_report.build(run.read(reader) for reader in readers)
+    timeline = timeline_report.build((run.read(reader) for reader in readers), conflists)
     if args.format == "json":
         timeline_report.write_json(timeline, out.file)
     elif args.format == "csv":

@@ -138,9 +138,13 @@ class CrossEngine:
         ordered: list[Call] = []
         while any(queues):
             heads = [queue for queue in queues if queue]
-            queue = next((q for q in heads if _continues(open_ops.get(q[0].attachment), q[0])), None)
+            continuing = [q for q in heads if _continues(open_ops.get(q[0].attachment), q[0])]
+            # Several fit (a pass-through plugin echoes its prevResult): take the
+            # order the attachment's ADD or the conflist gives; still unproven.
+            queue = min(continuing, key=lambda q: self._expected_rank(q[0])) if continuing else None
             if queue is None:
-                queue = next((q for q in heads if q[0].command == "ADD" and not _has_prev(q[0])), heads[0])
+                starts = [q for q in heads if q[0].command == "ADD" and not _has_prev(q[0])]
+                queue = starts[0] if starts else min(heads, key=lambda q: self._expected_rank(q[0]))
             call = queue.popleft()
             open_op = open_ops.get(call.attachment)
             if _continues(open_op, call):
@@ -153,6 +157,21 @@ class CrossEngine:
         for call in same_second:
             call.notes["same_second"] = True  # order against the other logs is not proven
         return ordered + [call for call in calls if not call.runtime_issued]
+
+    def _expected_rank(self, call: Call) -> int:
+        """Where the plugin should come in its operation: the conflist's order when
+        given, else the attachment's ADD order (reversed for DEL)."""
+        conflist = self.conflists.get(call.network or "")
+        order: list[str | None] = [plugin.get("type") for plugin in conflist.plugins] if conflist is not None else []
+        if not order:
+            add = self.lifecycle.current.get(call.attachment)
+            if add is None or add.command != "ADD":
+                known = self.lifecycle.attachments.get(call.attachment)
+                add = known.last_add if known is not None else None
+            order = list(add.plugins) if add is not None else []
+        if call.command == "DEL":
+            order.reverse()
+        return order.index(call.record.plugin) if call.record.plugin in order else len(order)
 
     def _flush(self, calls: list[Call]) -> Iterator[tuple[Call, Finding]]:
         for call in self._order(calls):

@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cnilint.correlate.calls import Call, merge_in_time
+from cnilint.correlate.conflist import Conflist
 from cnilint.correlate.engine import CrossEngine, canonical
 from cnilint.correlate.lifecycle import AttachmentKey, Operation, OperationDone
 from cnilint.engine import Engine
@@ -172,10 +173,11 @@ class _Collector:
         timeline.operations.append(_row(operation, len(timeline.operations) + 1))
 
 
-def build(logs: Iterable[Iterable[Record]]) -> Timeline:
-    """The timeline of every attachment in `logs` (each an iterable of one log's records)."""
+def build(logs: Iterable[Iterable[Record]], conflists: dict[str, Conflist] | None = None) -> Timeline:
+    """The timeline of every attachment in `logs` (each an iterable of one log's records);
+    conflists order the plugins where one-second dates cannot."""
     engine = Engine(Options(ignore=("ALL",)))  # no rule runs: only the operations are wanted
-    cross = CrossEngine(engine)
+    cross = CrossEngine(engine, conflists)
     collector = _Collector()
     cross.lifecycle.listeners.append(collector)
     for _ in cross.run(merge_in_time([engine.check(records) for records in logs])):
