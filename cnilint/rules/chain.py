@@ -588,6 +588,31 @@ def _ran_after_failure(operation: Operation, failure: Call, call: Call) -> bool:
     return failure in candidates and not produced
 
 
+def _expected_after(context: OperationContext, failure: Call, call: Call) -> str | None:
+    """What proves `call` had to run after `failure` in this operation, when the
+    dates cannot: the network configuration list, or the order the ADD proved.
+    Then `call` either ran after the error or the plugins ran out of order."""
+    operation = context.operation
+    if context.conflist is not None:
+        order = [plugin.get("type") for plugin in context.conflist.plugins]
+        if operation.command == "DEL":
+            order.reverse()
+        if failure.record.plugin in order and call.record.plugin in order:
+            after = order.index(call.record.plugin) > order.index(failure.record.plugin)
+            return f"the network configuration list {context.conflist.path}" if after else None
+    add = context.before.last_add
+    if add is None:
+        return None
+    add_calls = {c.record.plugin: c for c in add.calls}
+    first, second = add_calls.get(failure.record.plugin), add_calls.get(call.record.plugin)
+    if first is None or second is None:
+        return None
+    proven = (
+        _add_proves_before(add, second, first) if operation.command == "DEL" else _add_proves_before(add, first, second)
+    )
+    return f"the ADD order ({_order(add.calls)})" if proven else None
+
+
 @cross_rule("CHAIN011", "operation")
 def operation_stops_at_first_error(context: OperationContext) -> Iterator[CrossViolation]:
     # ADD and DEL halt at the first error; CHECK too from 1.0.0 (0.4.0 lets the runtime choose).
@@ -601,12 +626,24 @@ def operation_stops_at_first_error(context: OperationContext) -> Iterator[CrossV
         if operation.command == "CHECK" and (call.facts.version is None or call.facts.version < (1, 0, 0)):
             continue
         failure = next((f for f in failures if f is not call and _ran_after_failure(operation, f, call)), None)
+        because = None
         if failure is None:
-            continue
+            failure = next((f for f in failures if f is not call and _expected_after(context, f, call)), None)
+            if failure is None:
+                continue
+            because = _expected_after(context, failure, call)
         code = failure.facts.error.get("code") if failure.facts.error else None
         what = f"error (code {code})" if code is not None else "failure"
-        message = (
-            f"{call.record.plugin} {operation.command} ran after {failure.record.plugin}'s {what} at {failure.where} "
-            "in the same operation: the runtime must halt at the first error"
-        )
+        if because is None:
+            message = (
+                f"{call.record.plugin} {operation.command} ran after {failure.record.plugin}'s {what} at "
+                f"{failure.where} in the same operation: the runtime must halt at the first error"
+            )
+        else:
+            message = (
+                f"{call.record.plugin} {operation.command} ran in the operation where {failure.record.plugin} "
+                f"failed with an {what} at {failure.where}; {because} puts it after {failure.record.plugin}, "
+                "so the runtime either did not halt at the error or ran the plugins out of order "
+                "(the one-second dates cannot tell which)"
+            )
         yield CrossViolation(call, in_env("CNI_COMMAND", message), (failure,), wrapper_artefact=True)

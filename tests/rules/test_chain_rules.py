@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 from rulekit import REMOVE, cross_findings, records_of, set_key, with_env, with_input, with_output
 
@@ -307,10 +308,24 @@ def test_chain011_fails_on_a_del_that_goes_on_after_an_error() -> None:
 
 
 def test_chain011_passes_when_nothing_follows_or_the_order_is_unproven() -> None:
-    # 04: portmap's CHECK failure is the last plugin; 03a: portmap's CHECK failures share their
-    # second with tuning and bandwidth, so "after" is not proven.
+    # 04: portmap's CHECK failure is the last plugin. 03a: portmap's CHECK failures share their
+    # second with tuning and bandwidth; only where the pod's ADD ran in two seconds does the ADD
+    # prove portmap comes first (one pod): the others are not reported without the conflist.
     assert cross_findings(logs(PTP, PTP_PLUGINS), "CHAIN011") == []
-    assert cross_findings(logs(CHAIN, CHAIN_PLUGINS), "CHAIN011") == []
+    found = cross_findings(logs(CHAIN, CHAIN_PLUGINS), "CHAIN011")
+    assert sorted((f.plugin, f.line) for f in found) == [("bandwidth", 355), ("tuning", 351)]
+    assert all(f.deviation and "portmap" in f.message for f in found)
+
+
+def test_chain011_uses_the_conflist_order_when_the_dates_cannot() -> None:
+    # 03a: truth.json shows portmap's CHECK failing (exit 1) and tuning and bandwidth run after it
+    # in three of the four pods (the wrapper hid the failure); the conflist proves they come after.
+    from cnilint.correlate.conflist import load_conflists
+
+    conflists = load_conflists([str(Path(__file__).resolve().parents[2] / "fixtures/conflists/03a-chain-1.0.0")])
+    found = cross_findings(logs(CHAIN, CHAIN_PLUGINS), "CHAIN011", conflists=conflists)
+    assert sorted({f.plugin for f in found}) == ["bandwidth", "tuning"]
+    assert len(found) == 6 and all(f.command == "CHECK" and f.severity == "info" for f in found)
 
 
 def test_chain011_needs_proof_that_the_empty_prev_result_came_from_the_error() -> None:
@@ -342,6 +357,10 @@ EXPECTED = {
         ("CHAIN011", "portmap", "info", 7),  # E15 ADD: portmap ran after tuning failed
         ("CHAIN011", "portmap", "info", 42),  # E15 CHECK: ran after bridge's CHECK failed
         ("CHAIN011", "tuning", "info", 42),
+    ],
+    "03a-chain-1.0.0": [
+        ("CHAIN011", "tuning", "info", 351),  # CHECK went on after portmap's error (ADD order proven by dates)
+        ("CHAIN011", "bandwidth", "info", 355),
     ],
 }
 
