@@ -31,7 +31,11 @@ from cnilint.correlate.calls import Call
 
 AttachmentKey = tuple[str | None, str, str]
 OPERATION_COMMANDS = ("ADD", "DEL", "CHECK")
-MAX_TOMBSTONES = 10_000
+# Attachments no longer live, kept for "DEL again" and "CHECK after DEL". Each
+# holds its records, so the bound is what keeps memory flat on long logs
+# (benchmarks/bench_memory.py: ~49 MB peak from 4 to 34 MB of logs); a repeat
+# call after 256 other attachments died is then simply not judged.
+MAX_TOMBSTONES = 256
 MAX_HISTORY = 32  # operations kept per attachment for the checks
 MAX_PENDING_FAILURES = 8  # failed ADDs not yet followed by a DEL, per attachment
 MAX_NETWORK_PLUGINS = 1_024  # (plugin, network) pairs whose last ADD is remembered
