@@ -1,9 +1,10 @@
-"""Peak memory of `cnilint check` as the logs grow (a benchmark, not a test).
+"""Peak memory and speed of `cnilint check` as the logs grow (a benchmark, not a test).
 
 Builds bridge and host-local logs of N pods, each ADD then DEL (the real
 02b-bridge-1.0.0 records with fresh container ids, namespaces and times), so
 at most one attachment is live at a time, and prints the peak RSS of
-`cnilint check` for each size: it should not grow with the logs.
+`cnilint check` (every rule, single- and cross-record) for each size: it
+should not grow with the logs.
 
     python benchmarks/bench_memory.py [--pods 2000 8000]
 """
@@ -54,16 +55,17 @@ def build(pods: int, folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.iterdir())
 
 
-def peak_rss_mb(folder: Path) -> float:
-    """Peak RSS of one `cnilint check` run, measured by a fresh parent process."""
+def peak_rss_mb(folder: Path) -> tuple[float, float]:
+    """Peak RSS (MB) and wall seconds of one `cnilint check` run, measured by a fresh parent."""
     probe = (
-        "import resource, subprocess, sys; "
+        "import resource, subprocess, sys, time; start = time.perf_counter(); "
         f"subprocess.run([sys.executable, '-m', 'cnilint', 'check', {str(folder)!r}, '--format', 'json', "
         "'--exit-zero'], check=True, stdout=subprocess.DEVNULL); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter() - start)"
     )
     result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
-    return int(result.stdout.strip()) / 1024
+    rss, seconds = result.stdout.split()
+    return int(rss) / 1024, float(seconds)
 
 
 def main() -> None:
@@ -74,7 +76,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
             size = build(pods, folder) / 1e6
-            print(f"{pods:>6} pods, {size:6.1f} MB of logs: peak RSS {peak_rss_mb(folder):6.1f} MB", flush=True)
+            rss, seconds = peak_rss_mb(folder)
+            records = pods * 4
+            print(
+                f"{pods:>6} pods, {records} records, {size:6.1f} MB of logs: peak RSS {rss:6.1f} MB, "
+                f"{seconds:5.1f} s ({records / seconds:,.0f} records/s)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

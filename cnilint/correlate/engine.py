@@ -27,6 +27,7 @@ from cnilint.findings import Finding, Related
 from cnilint.rules import CROSS_CHECKS, WRAPPER_ARTEFACT, CrossViolation
 
 RECENT_SECONDS = 5.0  # how long calls stay visible to overlap rules
+RECENT_CALLS = 64  # and at most this many per container: dates that jump back must not grow the window
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,7 +193,7 @@ class CrossEngine:
 
     def _remember(self, call: Call) -> tuple[Call, ...]:
         container = call.facts.variable("CNI_CONTAINERID")
-        window = self._recent[container]
+        window = self._recent.setdefault(container, deque(maxlen=RECENT_CALLS))
         if call.start is not None:
             while window and window[0].start is not None and window[0].start < call.start - RECENT_SECONDS:
                 window.popleft()
