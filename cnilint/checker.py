@@ -13,6 +13,7 @@ from cnilint.correlate.lifecycle import Attachment
 from cnilint.engine import Engine, RecordResult
 from cnilint.findings import Finding
 from cnilint.parse import LogReader, Problem, Record
+from cnilint.reports.data import RecordRow
 from cnilint.summary import Summary
 
 
@@ -23,6 +24,7 @@ class CheckRun:
     errors: list[str] = field(default_factory=list)  # cnilint bugs met (a rule that crashed)
     live: list[Attachment] = field(default_factory=list)  # attachments still live at the end
     problems: dict[str, list[Problem]] = field(default_factory=dict)  # records' own parse problems, by file
+    records: list[RecordRow] | None = None  # every record, when a report asked for them
 
     def all_findings(self) -> Iterator[Finding]:
         for findings in self.findings.values():
@@ -33,9 +35,11 @@ def run_checks(
     logs: list[tuple[LogReader, Iterable[Record]]],
     engine: Engine,
     conflists: dict[str, Conflist] | None = None,
+    keep_records: bool = False,
 ) -> CheckRun:
-    """Check every record of `logs` ((reader, its records) pairs) alone and together."""
-    run = CheckRun()
+    """Check every record of `logs` ((reader, its records) pairs) alone and together;
+    `keep_records` keeps a RecordRow per record for the record-level reports."""
+    run = CheckRun(records=[] if keep_records else None)
     run.summary.files = len(logs)
     with_findings: set[tuple[str, int]] = set()
 
@@ -49,6 +53,8 @@ def run_checks(
                 run.problems.setdefault(reader.file, []).extend(result.record.problems)
             if result.findings:
                 with_findings.add((reader.file, result.record.index))
+            if run.records is not None:
+                run.records.append(RecordRow.of(result))
             yield result
         run.summary.add_file_problems(reader.problems)
 

@@ -7,6 +7,7 @@ Exit codes (as ruff): 0 no finding at or above --fail-on, 1 there is one,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +24,9 @@ from cnilint.inputs import InputError, LogInput, expand
 from cnilint.options import Options, OptionsError, load_options, split_codes
 from cnilint.parse import LogReader, Problem, Record
 from cnilint.profiles import PROFILES
-from cnilint.reports import json_report, rich_report, rules_report
+from cnilint.reports import FORMATS, rules_report
 from cnilint.reports import records as records_report
+from cnilint.reports.data import ReportData, report_data
 from cnilint.rules import checked_rule_ids
 
 EXIT_OK = 0
@@ -54,7 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="check logs against the SPEC (the default command)")
     _paths_argument(check)
-    check.add_argument("--format", choices=("rich", "json"), default="rich", help="output format (default: rich)")
+    check.add_argument(
+        "--format",
+        action="append",
+        choices=tuple(FORMATS),
+        help="output format, repeatable with one --output each (default: rich in a terminal, else concise)",
+    )
+    check.add_argument("--output", action="append", metavar="FILE", help="write the matching --format to FILE")
+    check.add_argument("--records-csv", metavar="FILE", help="also write one CSV row per record to FILE")
     check.add_argument("--select", action="append", metavar="CODES", help="rule ID prefixes to enable (RES,ENV01)")
     check.add_argument("--ignore", action="append", metavar="CODES", help="rule ID prefixes to disable")
     check.add_argument("--severity", choices=SEVERITIES, help="report findings at or above this (default: info)")
@@ -205,43 +214,67 @@ def _options(args: argparse.Namespace) -> Options:
     )
 
 
+def _targets(args: argparse.Namespace, out: Console) -> list[tuple[str, str | None]]:
+    """(format, output file or None for stdout) pairs, in the order given."""
+    formats = list(args.format or [])
+    outputs = list(args.output or [])
+    if len(outputs) > max(len(formats), 1):
+        raise OptionsError("more --output than --format options")
+    if not formats:
+        formats = ["rich" if out.is_terminal else "concise"]
+        if os.environ.get("GITHUB_ACTIONS") == "true" and not outputs:
+            formats.append("github")  # annotations beside the default output, as yamllint does
+            outputs = [None, None]  # type: ignore[list-item]
+    targets = [(fmt, outputs[i] if i < len(outputs) else None) for i, fmt in enumerate(formats)]
+    if sum(1 for fmt, target in targets if target is None and fmt != "github") > 1:
+        raise OptionsError("several --format options need an --output each (only one can go to stdout)")
+    return targets
+
+
 def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     try:
         options = _options(args)
-    except OptionsError as exc:
-        err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        return EXIT_USAGE
-    try:
+        targets = _targets(args, out)
         conflists = load_conflists(args.conflist or [])
-    except ConflistError as exc:
+    except (OptionsError, ConflistError) as exc:
         err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
+    keep_records = bool(args.records_csv) or any(FORMATS[fmt].needs_records for fmt, _ in targets)
     engine = Engine(options)
     run = _Run()
     readers = list(run.logs(args.paths, args.plugin))
-    checked = run_checks([(reader, run.read(reader)) for reader in readers], engine, conflists)
-    summary = checked.summary
-    summary.rules_checked = sum(1 for rule_id in checked_rule_ids() if options.enabled(rule_id))
+    checked = run_checks([(reader, run.read(reader)) for reader in readers], engine, conflists, keep_records)
+    checked.summary.rules_checked = sum(1 for rule_id in checked_rule_ids() if options.enabled(rule_id))
+    data = report_data(checked, readers, options, _read_lines)
 
-    problems: list[dict] = []
-    for reader in readers:
-        findings = checked.findings.get(reader.file, [])
-        file_problems = sorted([*reader.problems, *checked.problems.get(reader.file, [])], key=lambda p: p.line)
-        problems.extend(json_report.problem_dict(reader.file, p.line, p.end_line, p.message) for p in file_problems)
-        if args.format != "json":
-            lines = _read_lines(reader.file, rich_report.excerpt_lines(findings))
-            rich_report.print_file(out, reader.file, findings, file_problems, lines)
-    if args.format == "json":
-        json_report.write(out.file, list(checked.all_findings()), summary, problems)
-    else:
-        rich_report.print_summary(out, summary, fail_on=options.fail_on)
+    for fmt, target in targets:
+        try:
+            _write(FORMATS[fmt].writer(), data, target, out)
+        except OSError as exc:
+            run.io_errors.append(f"{target}: {exc.strerror or exc}")
+    if args.records_csv:
+        from cnilint.reports import csv_report
+
+        try:
+            _write(csv_report.write_records, data, args.records_csv, out)
+        except OSError as exc:
+            run.io_errors.append(f"{args.records_csv}: {exc.strerror or exc}")
     for message in checked.errors:
         err.print(f"cnilint: {message}", markup=False, highlight=False, soft_wrap=True)
     run.report_io_errors(err)
     if run.io_errors:
         return EXIT_USAGE
-    failing = any(options.fails(finding.severity) for finding in checked.all_findings())
+    failing = any(options.fails(finding.severity) for finding in data.findings)
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
+
+
+def _write(writer, data: ReportData, target: str | None, out: Console) -> None:
+    if target is None:
+        writer(data, out.file)
+        out.file.flush()
+        return
+    with open(target, "w", encoding="utf-8", newline="") as handle:
+        writer(data, handle)
 
 
 def run_rules(args: argparse.Namespace, out: Console) -> int:

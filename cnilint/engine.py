@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from cnilint.catalogue import RuleInfo, catalogue
 from cnilint.facts import Facts
-from cnilint.findings import Finding, Related
+from cnilint.findings import Finding, Related, fingerprint
 from cnilint.options import Options
 from cnilint.parse import Record
 from cnilint.parse.jsonpos import format_path
@@ -114,6 +114,7 @@ class Engine:
             version=facts.version_label,
             deviation=known,
             related=related,
+            fingerprint=fingerprint(rule_id, path, record.plugin, record.command, facts.config, facts.version_label),
         )
 
     def cross_finding(

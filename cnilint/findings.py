@@ -33,6 +33,7 @@ class Finding:
     version: str  # the record's spec version
     deviation: str | None = None  # set when the profile lowered the severity
     related: tuple[Related, ...] = field(default=())
+    fingerprint: str = ""  # stable across re-captures: rule, path and the record's content, not its line
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,4 +52,21 @@ class Finding:
             "version": self.version,
             "deviation": self.deviation,
             "related": [item.to_dict() for item in self.related],
+            "fingerprint": self.fingerprint,
         }
+
+
+# Keys of a configuration that change from one capture to the next (runtime state).
+_VOLATILE_KEYS = frozenset({"prevResult", "runtimeConfig", "args", "cni.dev/valid-attachments", "cni.dev/attachments"})
+
+
+def fingerprint(rule: str, path: str, plugin: str | None, command: str | None, config: Any, version: str) -> str:
+    """What identifies a finding when the log is captured again: the rule, where in
+    the document, and the record's plugin, command, version and configuration
+    (less its runtime-generated keys); never line numbers, container IDs or times."""
+    import hashlib
+    import json
+
+    stable = {k: v for k, v in config.items() if k not in _VOLATILE_KEYS} if isinstance(config, dict) else None
+    text = json.dumps([rule, path, plugin, command, version, stable], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]

@@ -40,7 +40,7 @@ def test_json_findings_carry_the_contract_fields(capsys) -> None:
 
 def test_rich_output_names_location_rule_and_excerpt(capsys, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
-    code, out, _ = run(capsys, "--select", "ENV010", ERRORS_BRIDGE)
+    code, out, _ = run(capsys, "--format", "rich", "--select", "ENV010", ERRORS_BRIDGE)
     assert code == 1
     assert f"{ERRORS_BRIDGE}:" in out and "ENV010 [error]" in out
     assert "> " in out and "CNI_IFNAME=eth0-too-long-name" in out
@@ -48,7 +48,7 @@ def test_rich_output_names_location_rule_and_excerpt(capsys, monkeypatch) -> Non
 
 
 def test_clean_log_says_so_in_one_line(capsys) -> None:
-    code, out, _ = run(capsys, "--select", "ENV", str(FIXTURES / "seed" / "bridge"))
+    code, out, _ = run(capsys, "--format", "rich", "--select", "ENV", str(FIXTURES / "seed" / "bridge"))
     assert code == 0
     assert out.strip().splitlines()[-1].startswith("✓ 1 records in 1 files: no findings")
 

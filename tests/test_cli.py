@@ -78,7 +78,7 @@ def test_default_command_checks_each_file(capsys) -> None:
 
 def test_check_reports_interleaved_regions_with_line_ranges(capsys, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
-    _code, out, _ = run(capsys, "check", str(REAL / "08-concurrency" / "bridge"))
+    _code, out, _ = run(capsys, "check", "--format", "rich", str(REAL / "08-concurrency" / "bridge"))
     assert "08-concurrency/bridge:73-1318: [parse] 24 invocations interleave here" in out
     assert "their records are recovered (0 exact, 24 likely)" in out
     # Each recovered record says which of its blocks could be another call's.

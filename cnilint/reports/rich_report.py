@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -11,6 +12,7 @@ from rich.text import Text
 
 from cnilint.findings import Finding
 from cnilint.parse import Problem
+from cnilint.reports.data import ReportData
 from cnilint.summary import Summary
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -94,3 +96,21 @@ def print_summary(console: Console, summary: Summary, *, fail_on: str) -> None:
         + (f", {summary.parse_problems} parse problems" if summary.parse_problems else "")
         + f"; {summary.rules_checked} rules checked, failing on {fail_on} and above."
     )
+
+
+def write(data: ReportData, out: TextIO) -> None:
+    """Every file's findings with their log lines, then the summary."""
+    console = Console(file=out, highlight=False)
+    for file in data.files:
+        findings = data.findings_of(file)
+        problems = [
+            Problem(problem["line"], problem["message"], problem["end_line"]) for problem in data.problems_of(file)
+        ]
+        print_file(console, file, findings, problems, data.read_lines(file, excerpt_lines(findings)))
+    print_summary(console, data.summary, fail_on=data.options.fail_on)
+    if data.baseline:
+        stale = data.baseline.get("stale", [])
+        console.print(
+            f"Baseline: {data.baseline.get('suppressed', 0)} known findings suppressed"
+            + (f", {len(stale)} baseline entries no longer found (stale)" if stale else "")
+        )
