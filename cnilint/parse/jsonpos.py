@@ -11,6 +11,11 @@ import re
 
 Path = tuple[str | int, ...]
 
+# Positions are recorded down to this depth only: a path is a tuple as long as
+# its depth, so a hostile document nested 100,000 deep would otherwise need
+# memory quadratic in its size. Deeper values point at their ancestor.
+MAX_DEPTH = 256
+
 _TOKEN = re.compile(
     r"""
     (?P<ws>[ \t\r\n]+)
@@ -52,7 +57,8 @@ def value_positions(text: str) -> dict[Path, tuple[int, int]]:
         return tuple(frame[1] for frame in stack)
 
     def value_starts(pos: int) -> None:
-        positions.setdefault(current_path(), (line, pos - line_start + 1))
+        if len(stack) <= MAX_DEPTH:
+            positions.setdefault(current_path(), (line, pos - line_start + 1))
 
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
