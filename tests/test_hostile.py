@@ -28,4 +28,4 @@ def test_json_nested_100000_deep_is_a_finding_not_a_crash() -> None:
 def test_positions_of_deep_documents_stay_small() -> None:
     positions = value_positions("[" * 50_000 + "]" * 50_000)
     assert 0 < len(positions) <= 300  # recorded down to a bounded depth only
-    assert value_positions(json.dumps({"a": [1, {"b": 2}]}))[("a", 1, "b")] == (1, 16)
+    assert value_positions(json.dumps({"a": [1, {"b": 2}]}))[("a", 1, "b")] == (1, 17)
