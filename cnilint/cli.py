@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from cnilint import __version__
+from cnilint import __version__, baseline
 from cnilint.catalogue import SEVERITIES, catalogue
 from cnilint.checker import run_checks
 from cnilint.correlate.conflist import ConflistError, load_conflists
@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fail-on", choices=SEVERITIES, help="exit 1 on findings at or above this (default: error)")
     check.add_argument("--profile", choices=PROFILES, help="libcni (default): libcni's known deviations at info")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail the run")
+    check.add_argument("--baseline", metavar="FILE", help="suppress the known findings recorded in FILE")
+    check.add_argument("--write-baseline", metavar="FILE", help="write the findings to FILE as a baseline, exit 0")
     check.add_argument(
         "--conflist",
         action="append",
@@ -236,7 +238,8 @@ def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         options = _options(args)
         targets = _targets(args, out)
         conflists = load_conflists(args.conflist or [])
-    except (OptionsError, ConflistError) as exc:
+        known = baseline.load(args.baseline) if args.baseline else None
+    except (OptionsError, ConflistError, baseline.BaselineError) as exc:
         err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
     keep_records = bool(args.records_csv) or any(FORMATS[fmt].needs_records for fmt, _ in targets)
@@ -246,10 +249,19 @@ def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     checked = run_checks([(reader, run.read(reader)) for reader in readers], engine, conflists, keep_records)
     checked.summary.rules_checked = sum(1 for rule_id in checked_rule_ids() if options.enabled(rule_id))
     data = report_data(checked, readers, options, _read_lines)
+    if args.write_baseline and not run.io_errors:  # never a baseline of logs partly read
+        try:
+            baseline.save(data.findings, args.write_baseline)
+        except baseline.BaselineError as exc:
+            run.io_errors.append(str(exc))
+    if known is not None:
+        baseline.apply(data, known)  # every format and the exit code see only new findings
 
     for fmt, target in targets:
         try:
-            _write(FORMATS[fmt].writer(), data, target, out)
+            _write(baseline.with_stale_lines(fmt, FORMATS[fmt].writer()), data, target, out)
+        except BrokenPipeError:
+            raise  # stdout closed early (| head): not an error of the run, see main()
         except OSError as exc:
             run.io_errors.append(f"{target}: {exc.strerror or exc}")
     if args.records_csv:
@@ -264,6 +276,8 @@ def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     run.report_io_errors(err)
     if run.io_errors:
         return EXIT_USAGE
+    if args.write_baseline:
+        return EXIT_OK
     failing = any(options.fails(finding.severity) for finding in data.findings)
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
 
@@ -322,6 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print("cnilint: interrupted")
         return 130
     except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
 
 

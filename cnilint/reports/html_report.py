@@ -1,0 +1,437 @@
+"""`--format html`: one self-contained page (CSS and script inline, no network).
+
+The findings and records are pandas DataFrames, serialised to JSON inside a
+`<script type="application/json">` element; a small inline script renders the
+tables from it, 100 rows a page, with DOM nodes and textContent only. The parts
+built here (summary, chart, rule explanations) are escaped HTML. A
+Content-Security-Policy allows only the page's own script and style (by hash),
+so even an escaping mistake could not run a script from a log.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from datetime import timedelta
+from importlib import resources
+from typing import TYPE_CHECKING, Any, TextIO
+
+from cnilint import __version__
+from cnilint.catalogue import SEVERITIES, catalogue, explanations
+from cnilint.parse.jsonpos import format_path, value_positions
+from cnilint.reports.data import RecordRow, ReportData
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PAGE_SIZE = 100  # rows a table page shows: the DOM stays small whatever the log
+SEVERITY_ORDER = tuple(reversed(SEVERITIES))  # error, warning, info
+FINDING_COLUMNS = (
+    "rule", "severity", "title", "message", "file", "line", "record", "document", "path", "url",
+    "plugin", "command", "version", "deviation", "related", "fingerprint", "rec",
+)  # fmt: skip
+RECORD_COLUMNS = (
+    "file", "plugin", "record", "line", "end_line", "started", "returned", "command", "container_id",
+    "ifname", "netns", "cni_version", "outcome", "failed", "error_code", "error_msg", "addresses",
+    "complete", "recovered", "errors", "warnings", "infos", "findings", "params", "input", "output",
+)  # fmt: skip
+_PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
+_LAST_STEP = re.compile(r"(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\['(?:[^'\\]|\\.)*'\])$")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_CHART_WIDTH, _CHART_ROW, _CHART_LABEL = 720, 40, 150
+_BUCKETS = [
+    timedelta(seconds=s)
+    for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
+]
+
+
+def write(data: ReportData, out: TextIO) -> None:
+    import pandas as pd  # slow to import: only when HTML is asked for
+
+    records = data.records or []
+    index = {(row.file, row.record): number for number, row in enumerate(records)}
+    findings = pd.DataFrame(
+        [{**finding.to_dict(), "rec": index.get((finding.file, finding.record))} for finding in data.findings],
+        columns=list(FINDING_COLUMNS),
+        dtype=object,
+    )
+    by_record: dict[int, list[int]] = {}
+    for number, rec in enumerate(findings["rec"]):
+        if rec is not None:
+            by_record.setdefault(rec, []).append(number)
+    frame = pd.DataFrame(
+        [_record_cells(row, by_record.get(number, []), data) for number, row in enumerate(records)],
+        columns=list(RECORD_COLUMNS),
+        dtype=object,
+    )
+    payload = {
+        "findings": findings.to_dict(orient="split", index=False),
+        "records": frame.to_dict(orient="split", index=False),
+        "page_size": PAGE_SIZE,
+        "severities": list(SEVERITY_ORDER),
+    }
+    values = {
+        "title": html.escape(_title(data)),
+        "summary": _summary_html(data, findings, frame),
+        "rules": _rules_html(findings),
+        "data": embed_json(payload),
+    }
+    out.write(render(_template(), values))
+
+
+def _template() -> str:
+    return resources.files(__package__).joinpath("templates/report.html").read_text(encoding="utf-8")
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """Fill `{{name}}` placeholders in one pass (inserted text is never re-read),
+    then pin the page's own script and style by hash in its CSP."""
+    names = _PLACEHOLDER.findall(template)
+    missing = {"csp", *values} - set(names)
+    if missing:
+        raise ValueError(f"the HTML template lacks {sorted(missing)}")
+    # Hashes of the template's own blocks only: nothing a log brings can be allowed.
+    csp = "; ".join(
+        [
+            "default-src 'none'",
+            "script-src " + " ".join(_hashes(template, r"<script>(.*?)</script>")),
+            "style-src " + " ".join(_hashes(template, r"<style>(.*?)</style>")),
+            "img-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+    page = _PLACEHOLDER.sub(lambda m: csp if m.group(1) == "csp" else values[m.group(1)], template)
+    # Invalid bytes in file names reach us as lone surrogates: UTF-8 cannot hold them.
+    return _SURROGATE.sub("\ufffd", page)
+
+
+def _hashes(page: str, pattern: str) -> list[str]:
+    blocks = re.findall(pattern, page, flags=re.DOTALL)
+    return [f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in blocks]
+
+
+def embed_json(value: Any) -> str:
+    """JSON that is safe as the text of a <script type="application/json">:
+    no `<`, `>` or `&` (so no `</script>` or `<!--`), no U+2028/2029, no lone
+    surrogates; each stays a JSON escape that JSON.parse reads back."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _title(data: ReportData) -> str:
+    summary = data.summary
+    return f"cnilint report: {summary.findings} findings in {summary.records} records"
+
+
+# --- records -----------------------------------------------------------------
+
+
+def _record_cells(row: RecordRow, finding_ids: list[int], data: ReportData) -> dict[str, Any]:
+    found = [data.findings[i] for i in finding_ids]
+    marks: dict[str, list[int]] = {}
+    for number, finding in zip(finding_ids, found, strict=True):
+        if finding.document == "env" and finding.path in row.params:
+            marks.setdefault(finding.path, []).append(number)
+    cells: dict[str, Any] = {column: getattr(row, column, None) for column in RECORD_COLUMNS}
+    cells.update(
+        addresses=list(row.addresses),
+        errors=row.findings.get("error", 0),
+        warnings=row.findings.get("warning", 0),
+        infos=row.findings.get("info", 0),
+        findings=finding_ids,
+        params=[[key, value, marks.get(key, [])] for key, value in row.params.items()],
+        input=body_lines(row.input_raw, row.input_line, _marks_of("input", finding_ids, found)),
+        output=body_lines(row.output_raw, row.output_line, _marks_of("output", finding_ids, found)),
+    )
+    return cells
+
+
+def _marks_of(document: str, finding_ids: list[int], found: list[Any]) -> list[tuple[int, str, int]]:
+    return [(number, f.path, f.line) for number, f in zip(finding_ids, found, strict=True) if f.document == document]
+
+
+def body_lines(raw: str | None, line: int | None, marks: list[tuple[int, str, int]]) -> dict[str, Any] | None:
+    """INPUT or OUTPUT as display lines `[log line or null, text, [finding ids]]`:
+    JSON pretty-printed (2 spaces), each line numbered with the log line its value
+    starts on and marked where a finding's JSON path (or its nearest ancestor)
+    starts; other text as logged, marked by the finding's log line."""
+    if raw is None or line is None:
+        return None
+    try:
+        value = json.loads(raw) if raw.strip() else None
+        lines = _pretty(value) if value is not None else None
+    except (ValueError, RecursionError):
+        lines = None
+    if lines is None:
+        shown: list[list[Any]] = [[line + n, text, []] for n, text in enumerate(raw.split("\n"))] if raw else []
+        for number, _path, at in marks:
+            if shown:
+                shown[min(max(at - line, 0), len(shown) - 1)][2].append(number)
+        return {"line": line, "json": False, "lines": shown}
+    positions = value_positions(raw)
+    starts: dict[str, int] = {}
+    shown, previous = [], None
+    for n, (path, text) in enumerate(lines):
+        at = positions.get(path) if path is not None else None
+        log_line = line + at[0] - 1 if at else None
+        if path is not None:
+            starts.setdefault(format_path(path), n)
+        shown.append([log_line if log_line != previous else None, text, []])
+        previous = log_line if log_line is not None else previous
+    for number, path, _at in marks:
+        where = path or "$"
+        while where not in starts and _LAST_STEP.search(where):
+            where = _LAST_STEP.sub("", where)
+        shown[starts.get(where, 0)][2].append(number)
+    return {"line": line, "json": True, "lines": shown}
+
+
+def _pretty(value: Any) -> list[tuple[tuple[str | int, ...] | None, str]]:
+    """json.dumps(indent=2) line by line, each with the path of the value it opens."""
+    lines: list[tuple[tuple[str | int, ...] | None, str]] = []
+
+    def emit(item: Any, path: tuple[str | int, ...], depth: int, prefix: str, suffix: str) -> None:
+        pad = "  " * depth
+        if isinstance(item, (dict, list)) and item:
+            opening, closing = ("{", "}") if isinstance(item, dict) else ("[", "]")
+            lines.append((path, f"{pad}{prefix}{opening}"))
+            entries = list(item.items()) if isinstance(item, dict) else list(enumerate(item))
+            for n, (key, child) in enumerate(entries):
+                label = f"{_scalar(key)}: " if isinstance(item, dict) else ""
+                emit(child, (*path, key), depth + 1, label, "," if n < len(entries) - 1 else "")
+            lines.append((None, f"{pad}{closing}{suffix}"))
+        else:
+            lines.append((path, f"{pad}{prefix}{_scalar(item)}{suffix}"))
+
+    emit(value, (), 0, "", "")
+    return lines
+
+
+def _scalar(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+# --- summary -----------------------------------------------------------------
+
+
+def _summary_html(data: ReportData, findings: pd.DataFrame, records: pd.DataFrame) -> str:
+    summary, options = data.summary, data.options
+    e = html.escape
+    severity_cards = "".join(
+        f'<div class="card sev-{s}"><span class="num">{summary.by_severity.get(s, 0)}</span> {s}</div>'
+        for s in SEVERITY_ORDER
+    )
+    facts = [
+        f"{summary.records} records in {summary.files} files",
+        f"{summary.records_valid} valid, {summary.records_with_findings} with findings",
+        f"{summary.failed_calls} failed calls",
+    ]
+    if summary.incomplete_records:
+        facts.append(f"{summary.incomplete_records} incomplete")
+    if summary.parse_problems:
+        facts.append(f"{summary.parse_problems} parse problems")
+    settings = (
+        f"profile {e(options.profile)} · findings at or above {e(options.severity)} · "
+        f"fails on {e(options.fail_on)} · {summary.rules_checked} rules checked · cnilint {e(__version__)}"
+    )
+    parts = [
+        '<div class="cards">',
+        f'<div class="card"><span class="num">{summary.findings}</span> findings</div>',
+        severity_cards,
+        f'<div class="card"><span class="num">{summary.records}</span> records</div>',
+        f'<div class="card fail"><span class="num">{summary.failed_calls}</span> failed calls</div>',
+        "</div>",
+        f'<p class="facts">{e("; ".join(facts))}.</p>',
+        f'<p class="settings">{settings}</p>',
+    ]
+    if data.baseline:
+        stale = len(data.baseline.get("stale", []))
+        parts.append(
+            f'<p class="settings">Baseline: {int(data.baseline.get("suppressed", 0))} known findings suppressed'
+            + (f", {stale} baseline entries no longer found (stale)" if stale else "")
+            + ".</p>"
+        )
+    parts.append('<div class="panels">')
+    parts.append(f'<div class="panel"><h3>Calls and failures over time, per plugin</h3>{chart_svg(records)}</div>')
+    parts.append(_by_rule_html(summary))
+    parts.append(_files_html(data, findings, records))
+    parts.append("</div>")
+    parts.append(_problems_html(data))
+    return "\n".join(parts)
+
+
+def _by_rule_html(summary: Any) -> str:
+    e = html.escape
+    if not summary.by_rule:
+        return '<div class="panel"><h3>Findings by rule</h3><p>No findings.</p></div>'
+    rows = "".join(
+        f'<tr><td class="n">{count}</td><td><a href="#rule-{e(rule)}">{e(rule)}</a></td>'
+        f'<td><span class="sev sev-{e(summary.severities[rule])}">{e(summary.severities[rule])}</span></td>'
+        f"<td>{e(title)}</td></tr>"
+        for rule, count, title in summary.statistics()
+    )
+    return (
+        '<div class="panel"><h3>Findings by rule</h3><div class="scroll"><table id="by-rule">'
+        f"<thead><tr><th>count</th><th>rule</th><th>severity</th><th>title</th></tr></thead><tbody>{rows}</tbody>"
+        "</table></div></div>"
+    )
+
+
+def _files_html(data: ReportData, findings: pd.DataFrame, records: pd.DataFrame) -> str:
+    """Per log file: records, failed calls, findings per severity (a pandas group-by)."""
+    import pandas as pd
+
+    e = html.escape
+    per_file = pd.DataFrame({"file": data.files}).set_index("file")
+    if len(records):
+        grouped = records.assign(failed=records["failed"].astype(bool)).groupby("file", sort=False)
+        per_file["records"] = grouped.size()
+        per_file["failed"] = grouped["failed"].sum()
+    if len(findings):
+        counts = findings.groupby(["file", "severity"]).size().unstack(fill_value=0)
+        per_file = per_file.join(counts)
+    per_file = per_file.reindex(columns=["records", "failed", *SEVERITY_ORDER]).fillna(0).astype(int)
+    rows = "".join(
+        f"<tr><td>{e(file)}</td>" + "".join(f'<td class="n">{value}</td>' for value in values) + "</tr>"
+        for file, values in zip(per_file.index, per_file.to_numpy().tolist(), strict=True)
+    )
+    head = "".join(f"<th>{column}</th>" for column in ("file", "records", "failed", *SEVERITY_ORDER))
+    return (
+        '<div class="panel wide"><h3>Files</h3><div class="scroll"><table id="files">'
+        f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div></div>"
+    )
+
+
+def _problems_html(data: ReportData) -> str:
+    if not data.problems:
+        return ""
+    e = html.escape
+    items = "".join(
+        f"<li><code>{e(p['file'])}:{p['line']}"
+        + (f"-{p['end_line']}" if p["end_line"] != p["line"] else "")
+        + f"</code> {e(p['message'])}</li>"
+        for p in data.problems
+    )
+    return f'<div class="panel problems"><h3>Parse problems</h3><ul>{items}</ul></div>'
+
+
+def chart_svg(records: pd.DataFrame) -> str:
+    """Small multiples: per plugin, calls (grey) and failed calls (red) per time
+    bucket, on one shared time axis; each bar has a tooltip."""
+    import pandas as pd
+
+    e = html.escape
+    if not len(records):
+        return "<p>No records.</p>"
+    times = pd.to_datetime(records["started"], errors="coerce", utc=True, format="ISO8601")
+    frame = pd.DataFrame(
+        {"plugin": records["plugin"].fillna("(stdin)"), "time": times, "failed": records["failed"].astype(bool)}
+    ).dropna(subset=["time"])
+    undated = len(records) - len(frame)
+    if frame.empty:
+        return f"<p>No record has a date that parses ({undated} records).</p>"
+    start, end = frame["time"].min(), frame["time"].max()
+    bucket = next((b for b in _BUCKETS if (end - start) / b < 60), _BUCKETS[-1])
+    start = start.floor(pd.Timedelta(bucket)) if bucket <= timedelta(days=1) else start.floor("D")
+    frame["bin"] = ((frame["time"] - start) // pd.Timedelta(bucket)).astype(int)
+    bins = int(frame["bin"].max()) + 1
+    counts = frame.groupby(["plugin", "bin"]).agg(calls=("failed", "size"), failed=("failed", "sum"))
+    plugins = list(dict.fromkeys(frame["plugin"]))
+    plot = _CHART_WIDTH - _CHART_LABEL - 10
+    step = plot / bins
+    height = len(plugins) * _CHART_ROW + 30
+    out = [
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{_CHART_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {_CHART_WIDTH} {height}" role="img" aria-label="calls and failures over time per plugin">'
+    ]
+    for row, plugin in enumerate(plugins):
+        top = row * _CHART_ROW + 4
+        ours = counts.loc[plugin]
+        peak = int(ours["calls"].max())
+        total, failed = int(ours["calls"].sum()), int(ours["failed"].sum())
+        out.append(
+            f'<text class="label" x="0" y="{top + 16}">{e(plugin)}</text>'
+            f'<text class="sub" x="0" y="{top + 30}">{total} calls, {failed} failed</text>'
+            f'<line class="base" x1="{_CHART_LABEL}" x2="{_CHART_WIDTH - 10}" y1="{top + 34}" y2="{top + 34}"/>'
+        )
+        for number, (calls, fails) in zip(ours.index, ours.to_numpy().tolist(), strict=True):
+            x = _CHART_LABEL + number * step
+            width = max(step - 1, 1)
+            tall = 32 * calls / peak
+            low = 32 * fails / peak
+            moment = (start + pd.Timedelta(bucket) * int(number)).strftime("%Y-%m-%d %H:%M:%S")
+            out.append(
+                f"<g><title>{e(plugin)} {moment} UTC: {int(calls)} calls, {int(fails)} failed</title>"
+                f'<rect class="calls" x="{x:.1f}" y="{top + 34 - tall:.1f}" width="{width:.1f}" height="{tall:.1f}"/>'
+                + (
+                    f'<rect class="failed" x="{x:.1f}" y="{top + 34 - low:.1f}" width="{width:.1f}" '
+                    f'height="{low:.1f}"/>'
+                    if fails
+                    else ""
+                )
+                + "</g>"
+            )
+    bottom = len(plugins) * _CHART_ROW + 18
+    last = start + pd.Timedelta(bucket) * bins
+    out.append(
+        f'<text class="sub" x="{_CHART_LABEL}" y="{bottom}">{start.strftime("%Y-%m-%d %H:%M:%S")} UTC</text>'
+        f'<text class="sub" x="{_CHART_WIDTH - 10}" y="{bottom}" text-anchor="end">'
+        f"{last.strftime('%H:%M:%S')} · one bar = {_duration(bucket)}</text></svg>"
+    )
+    legend = '<p class="legend"><span class="key calls"></span> calls <span class="key failed"></span> failed calls'
+    legend += f" · {undated} records without a date that parses are left out</p>" if undated else "</p>"
+    return "".join(out) + legend
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+# --- rules -------------------------------------------------------------------
+
+
+def _rules_html(findings: pd.DataFrame) -> str:
+    """One section per rule that has findings: what it checks, why, the SPEC."""
+    e = html.escape
+    rules = catalogue()
+    why = explanations()
+    counts: dict[str, int] = findings["rule"].value_counts().to_dict() if len(findings) else {}
+    found = [rule_id for rule_id in rules if rule_id in counts]
+    found += sorted(set(counts) - set(found))
+    if not found:
+        return "<p>No findings, so no rule to explain.</p>"
+    parts = []
+    for rule_id in found:
+        info = rules.get(rule_id)
+        parts.append(f'<section class="rule" id="rule-{e(rule_id)}">')
+        if info is None:
+            parts.append(f"<h3>{e(rule_id)}</h3><p>Not in the catalogue.</p></section>")
+            continue
+        url = info.url if info.url.startswith("https://") else ""
+        extra = why.get(rule_id, {})
+        parts.append(
+            f"<h3>{e(rule_id)} {e(info.title)}</h3>"
+            f'<p class="meta"><button type="button" class="show-rule" data-rule="{e(rule_id)}">'
+            f"show its {int(counts[rule_id])} findings</button> · catalogue severity {e(info.severity)}"
+            f" · versions {e(str(info.versions))} · commands {e(', '.join(info.commands))}</p>"
+            f"<h4>What it checks</h4><p>{e(info.checks)}</p>"
+        )
+        if extra.get("why"):
+            parts.append(f"<h4>Why it matters</h4><p>{e(extra['why'])}</p>")
+        if info.example_fail:
+            parts.append(f"<h4>Fails on</h4><pre>{e(info.example_fail)}</pre>")
+        if extra.get("example_pass"):
+            parts.append(f"<h4>Passes on</h4><pre>{e(extra['example_pass'])}</pre>")
+        parts.append(f'<p class="spec">SPEC: <a href="{e(url)}" rel="noopener noreferrer">{e(info.section)}</a></p>')
+        parts.append("</section>")
+    return "\n".join(parts)
