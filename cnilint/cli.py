@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from cnilint.inputs import InputError, LogInput, expand
 from cnilint.options import Options, OptionsError, load_options, split_codes
 from cnilint.parse import LogReader, Problem, Record
 from cnilint.profiles import PROFILES
+from cnilint.redact import Redactor
 from cnilint.reports import FORMATS, rules_report
 from cnilint.reports import records as records_report
 from cnilint.reports.data import ReportData, report_data
@@ -43,6 +44,9 @@ class _Parser(argparse.ArgumentParser):
 def _paths_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="log file, directory of logs, or - for stdin")
     parser.add_argument("--plugin", metavar="NAME", help="plugin name for logs read from stdin (or to override)")
+    parser.add_argument(
+        "--no-redact", action="store_true", help="show secret-looking values (tokens, keys, passwords) as logged"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,9 +150,14 @@ def _problem_line(file: str, problem: Problem) -> str:
 
 
 def run_records(args: argparse.Namespace, out: Console, err: Console) -> int:
+    try:
+        redactor = _redactor(args)
+    except OptionsError as exc:
+        err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_USAGE
     run = _Run()
     fmt = args.format or ("table" if out.is_terminal else "jsonl")
-    records = run.records(args.paths, args.plugin)
+    records = (redactor.record(record) for record in run.records(args.paths, args.plugin))
     if fmt == "jsonl":
         records_report.write_jsonl(records, out.file)
     elif fmt == "csv":
@@ -168,12 +177,14 @@ def run_timeline(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     try:
         conflists = load_conflists(args.conflist or [])
-    except ConflistError as exc:
+        redactor = _redactor(args)
+    except (ConflistError, OptionsError) as exc:
         err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
     run = _Run()
     readers = list(run.logs(args.paths, args.plugin))
-    timeline = timeline_report.build((run.read(reader) for reader in readers), conflists)
+    logs = ((redactor.record(record) for record in run.read(reader)) for reader in readers)
+    timeline = timeline_report.build(logs, conflists)
     if args.format == "json":
         timeline_report.write_json(timeline, out.file)
     elif args.format == "csv":
@@ -206,8 +217,21 @@ def _read_lines(path: str, wanted: set[int]) -> dict[int, str]:
     return found
 
 
+def _observed(redactor: Redactor, records: Iterable[Record]) -> Iterator[Record]:
+    """Records unchanged, while the redactor learns their secret values."""
+    for record in records:
+        redactor.observe(record.env)
+        yield record
+
+
+def _redactor(args: argparse.Namespace) -> Redactor:
+    options = load_options(redact=False if args.no_redact else None)
+    return Redactor(enabled=options.redact, extra_names=options.redact_names)
+
+
 def _options(args: argparse.Namespace) -> Options:
     return load_options(
+        redact=False if args.no_redact else None,
         select=split_codes(args.select) if args.select else None,
         ignore=split_codes(args.ignore) if args.ignore else None,
         severity=args.severity,
@@ -246,9 +270,12 @@ def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     engine = Engine(options)
     run = _Run()
     readers = list(run.logs(args.paths, args.plugin))
-    checked = run_checks([(reader, run.read(reader)) for reader in readers], engine, conflists, keep_records)
+    redactor = Redactor(enabled=options.redact, extra_names=options.redact_names)
+    logs = [(reader, _observed(redactor, run.read(reader))) for reader in readers]
+    checked = run_checks(logs, engine, conflists, keep_records)
     checked.summary.rules_checked = sum(1 for rule_id in checked_rule_ids() if options.enabled(rule_id))
-    data = report_data(checked, readers, options, _read_lines)
+    # The records keep their values; what is written (reports, baseline hints) does not.
+    data = redactor.report(report_data(checked, readers, options, _read_lines))
     if args.write_baseline and not run.io_errors:  # never a baseline of logs partly read
         try:
             baseline.save(data.findings, args.write_baseline)

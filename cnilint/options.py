@@ -9,6 +9,7 @@ ignores can be given per file (glob) or per plugin.
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +34,8 @@ class Options:
     profile: str = DEFAULT_PROFILE
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     per_plugin_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    redact: bool = True  # hide secrets in everything written (--no-redact shows them)
+    redact_names: tuple[str, ...] = ()  # more variable-name patterns (regular expressions) to treat as secret
     config_file: str | None = None
 
     def validate(self) -> Options:
@@ -42,6 +45,11 @@ class Options:
                 raise OptionsError(f"{name.replace('_', '-')} must be one of {', '.join(SEVERITIES)}, not {value!r}")
         if self.profile not in PROFILES:
             raise OptionsError(f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
+        for pattern in self.redact_names:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise OptionsError(f"redact-names: {pattern!r} is not a regular expression ({exc})") from None
         prefixes = [*self.select, *self.ignore]
         prefixes += [p for group in self.per_file_ignores.values() for p in group]
         prefixes += [p for group in self.per_plugin_ignores.values() for p in group]
@@ -121,7 +129,10 @@ def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
-_KEYS = {"select", "ignore", "severity", "fail-on", "profile", "per-file-ignores", "per-plugin-ignores"}
+_KEYS = {
+    "select", "ignore", "severity", "fail-on", "profile", "per-file-ignores", "per-plugin-ignores",
+    "redact", "redact-names",
+}  # fmt: skip
 
 
 def _codes(value: Any, where: str) -> tuple[str, ...]:
@@ -130,6 +141,12 @@ def _codes(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise OptionsError(f"{where} must be a list of rule codes")
     return split_codes(value)
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise OptionsError(f"{where} must be a list of strings")
+    return value
 
 
 def options_from_config(path: Path, data: dict[str, Any]) -> Options:
@@ -151,6 +168,8 @@ def options_from_config(path: Path, data: dict[str, Any]) -> Options:
         profile=str(data.get("profile", DEFAULT_PROFILE)),
         per_file_ignores=groups("per-file-ignores"),
         per_plugin_ignores=groups("per-plugin-ignores"),
+        redact=bool(data.get("redact", True)),
+        redact_names=tuple(_strings(data.get("redact-names", []), f"{path}: redact-names")),
         config_file=str(path),
     )
 

@@ -7,9 +7,9 @@ JSON text in their cell, and an absent value is an empty cell.
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
+from cnilint.reports.cells import csv_cell
 from cnilint.reports.data import RecordRow, ReportData
 
 # The JSON finding's fields, in `Finding.to_dict()` order.
@@ -27,9 +27,7 @@ RECORD_COLUMNS = (
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+    return csv_cell(value)
 
 
 def _write_frame(rows: list[dict[str, Any]], columns: tuple[str, ...], out: TextIO) -> None:
@@ -37,6 +35,7 @@ def _write_frame(rows: list[dict[str, Any]], columns: tuple[str, ...], out: Text
 
     # dtype=object keeps integers as integers where a column also holds empty cells
     # (pandas would turn the column into floats: "4.0").
+    rows = [{column: _cell(value) for column, value in row.items()} for row in rows]  # every cell, once
     frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
     frame.to_csv(out, index=False, lineterminator="\n")
 

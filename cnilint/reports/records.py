@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cnilint.parse import Record
+from cnilint.reports.cells import csv_cell
 
 # CSV columns, in order; nested values are JSON text in their cell.
 CSV_COLUMNS = (
@@ -30,9 +31,7 @@ def write_jsonl(records: Iterable[Record], out: TextIO) -> int:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+    return csv_cell(value)
 
 
 def write_csv(records: Iterable[Record], out: TextIO) -> int:

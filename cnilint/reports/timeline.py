@@ -28,6 +28,7 @@ from cnilint.correlate.lifecycle import AttachmentKey, Operation, OperationDone
 from cnilint.engine import Engine
 from cnilint.options import Options
 from cnilint.parse import Record
+from cnilint.reports.cells import csv_cell
 
 CSV_COLUMNS = (
     "network", "container_id", "ifname", "live", "operation", "command", "started", "returned",
@@ -199,7 +200,7 @@ def _cell(value: Any) -> Any:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else value
+    return "" if value is None else csv_cell(value)
 
 
 def write_csv(timeline: Timeline, out: TextIO) -> None:
