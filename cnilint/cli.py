@@ -20,9 +20,10 @@ from cnilint.catalogue import SEVERITIES, catalogue
 from cnilint.checker import run_checks
 from cnilint.correlate.conflist import ConflistError, load_conflists
 from cnilint.engine import Engine
-from cnilint.inputs import InputError, LogInput, expand
+from cnilint.inputs import DEFAULT_MAX_RECORD_BYTES, InputError, LogInput, byte_size, expand
 from cnilint.options import Options, OptionsError, load_options, split_codes
 from cnilint.parse import LogReader, Problem, Record
+from cnilint.parse.source import read_lines
 from cnilint.profiles import PROFILES
 from cnilint.redact import Redactor
 from cnilint.reports import FORMATS, rules_report
@@ -44,6 +45,13 @@ class _Parser(argparse.ArgumentParser):
 def _paths_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="log file, directory of logs, or - for stdin")
     parser.add_argument("--plugin", metavar="NAME", help="plugin name for logs read from stdin (or to override)")
+    parser.add_argument(
+        "--max-record-bytes",
+        type=byte_size,
+        default=DEFAULT_MAX_RECORD_BYTES,
+        metavar="SIZE",
+        help="skip (and report) records larger than this (default: 16MiB)",
+    )
     parser.add_argument(
         "--no-redact", action="store_true", help="show secret-looking values (tokens, keys, passwords) as logged"
     )
@@ -111,6 +119,7 @@ class _Run:
 
     io_errors: list[str] = field(default_factory=list)
     readers: list[LogReader] = field(default_factory=list)
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
 
     def inputs(self, paths: Sequence[str], plugin: str | None) -> Iterator[LogInput]:
         for raw in paths:
@@ -122,7 +131,7 @@ class _Run:
     def logs(self, paths: Sequence[str], plugin: str | None) -> Iterator[LogReader]:
         for log in self.inputs(paths, plugin):
             try:
-                reader = log.open()
+                reader = log.open(self.max_record_bytes)
             except InputError as exc:
                 self.io_errors.append(str(exc))
                 continue
@@ -155,7 +164,7 @@ def run_records(args: argparse.Namespace, out: Console, err: Console) -> int:
     except OptionsError as exc:
         err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
-    run = _Run()
+    run = _Run(max_record_bytes=args.max_record_bytes)
     fmt = args.format or ("table" if out.is_terminal else "jsonl")
     records = (redactor.record(record) for record in run.records(args.paths, args.plugin))
     if fmt == "jsonl":
@@ -181,7 +190,7 @@ def run_timeline(args: argparse.Namespace, out: Console, err: Console) -> int:
     except (ConflistError, OptionsError) as exc:
         err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
-    run = _Run()
+    run = _Run(max_record_bytes=args.max_record_bytes)
     readers = list(run.logs(args.paths, args.plugin))
     logs = ((redactor.record(record) for record in run.read(reader)) for reader in readers)
     timeline = timeline_report.build(logs, conflists)
@@ -200,21 +209,11 @@ def run_timeline(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _read_lines(path: str, wanted: set[int]) -> dict[int, str]:
-    """The log lines shown around findings (one more pass over the file)."""
-    found: dict[int, str] = {}
+    """The log lines shown around findings (one more pass over the file, read
+    as the parser reads it: decompressed and decoded line by line)."""
     if not wanted or not Path(path).is_file():
-        return found
-    last = max(wanted)
-    try:
-        with open(path, encoding="utf-8", errors="replace", newline="\n") as handle:
-            for number, line in enumerate(handle, start=1):
-                if number in wanted:
-                    found[number] = line
-                if number >= last:
-                    break
-    except OSError:
         return {}
-    return found
+    return read_lines(path, wanted)
 
 
 def _observed(redactor: Redactor, records: Iterable[Record]) -> Iterator[Record]:
@@ -268,7 +267,7 @@ def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_USAGE
     keep_records = bool(args.records_csv) or any(FORMATS[fmt].needs_records for fmt, _ in targets)
     engine = Engine(options)
-    run = _Run()
+    run = _Run(max_record_bytes=args.max_record_bytes)
     readers = list(run.logs(args.paths, args.plugin))
     redactor = Redactor(enabled=options.redact, extra_names=options.redact_names)
     logs = [(reader, _observed(redactor, run.read(reader))) for reader in readers]

@@ -57,6 +57,7 @@ _CJK_DAY = re.compile(r"(\d{1,2})\s*[日일]")
 _WORD = re.compile(r"[^\W\d_]+\.?", re.UNICODE)
 _OFFSET = re.compile(r"(?<![\d:])([+-])(\d{2}):?(\d{2})?(?![\d:])")
 _DAY = re.compile(r"(?<![\d:+-])(\d{1,2})(?![\d:])")
+MAX_LENGTH = 200  # `date` prints under 60 characters in any locale: longer lines are not dates
 
 
 def _month_from_word(word: str) -> int | None:
@@ -71,7 +72,7 @@ def _month_from_word(word: str) -> int | None:
 def parse_date(text: str) -> datetime | None:
     """A datetime for a `date` line, or None when it cannot be read."""
     text = text.strip()
-    if not text:
+    if not text or len(text) > MAX_LENGTH:  # not a date, and not worth a slow look
         return None
     try:
         return datetime.fromisoformat(text.replace(",", "."))
@@ -126,7 +127,7 @@ def parse_date(text: str) -> datetime | None:
 
 def _zone(text: str) -> timezone | None:
     offset = _OFFSET.search(text)
-    if offset:
+    if offset and int(offset.group(2)) < 24 and int(offset.group(3) or 0) < 60:  # else not an offset
         sign = -1 if offset.group(1) == "-" else 1
         minutes = int(offset.group(2)) * 60 + int(offset.group(3) or 0)
         return timezone(sign * timedelta(minutes=minutes))

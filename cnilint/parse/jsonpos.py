@@ -95,3 +95,52 @@ def value_positions(text: str) -> dict[Path, tuple[int, int]]:
             continue
         value_starts(pos)
     return positions
+
+
+def duplicate_keys(text: str, limit: int = 21) -> list[tuple[Path, tuple[int, int], tuple[int, int]]]:
+    """Keys an object of a JSON document has twice, in text order: the path of
+    the later one, its (line, column) and those of the first one, 1-based.
+    At most `limit` are returned. Only called on documents known to have some."""
+    import json
+
+    found: list[tuple[Path, tuple[int, int], tuple[int, int]]] = []
+    stack: list[list] = []  # [container kind, current key or index, expecting key?, keys seen]
+    line, line_start = 1, 0
+    for match in _TOKEN.finditer(text):
+        kind, token, pos = match.lastgroup, match.group(), match.start()
+        if kind == "ws":
+            newlines = token.count("\n")
+            if newlines:
+                line += newlines
+                line_start = pos + token.rindex("\n") + 1
+            continue
+        top = stack[-1] if stack else None
+        if kind == "punct":
+            _punct(stack, top, token)
+            continue
+        if top is not None and top[0] == "{" and top[2] and kind == "string":
+            try:
+                key = json.loads(token)
+            except ValueError:
+                key = token[1:-1]
+            here = (line, pos - line_start + 1)
+            first = top[3].setdefault(key, here)
+            if first != here:
+                found.append(((*(frame[1] for frame in stack[:-1]), key), here, first))
+                if len(found) >= limit:
+                    return found
+            top[1], top[2] = key, False
+    return found
+
+
+def _punct(stack: list[list], top: list | None, token: str) -> None:
+    if token in "{[":
+        stack.append([token, 0 if token == "[" else None, token == "{", {}])
+    elif token in "}]":
+        if stack:
+            stack.pop()
+    elif token == "," and top is not None:
+        if top[0] == "[":
+            top[1] += 1
+        else:
+            top[2] = True

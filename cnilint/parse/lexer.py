@@ -6,6 +6,12 @@ next line: the `date` line is the line just before an opening separator, and in
 the terminal branch the plugin's last output line can carry "Returned at:" glued
 to its end (tee copies stdout verbatim), which only counts when a separator
 follows.
+
+Memory is bounded: the text between two separators (a record's blocks, or the
+lines between records) is kept up to `max_bytes` (its characters, plus
+LINE_COST per line). Past that, TEXT runs are elided: their token value is an
+`Elided` that keeps sizes and line numbers but not the text, and the reader
+skips the record that holds one.
 """
 
 from __future__ import annotations
@@ -14,6 +20,10 @@ from collections.abc import Iterable, Iterator
 
 from lark import Token
 
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024  # text kept between two separators (the default --max-record-bytes)
+# What holding a line costs beyond its characters (a str object, a list slot):
+# sizes are counted with it, so a record of a million empty lines is large too.
+LINE_COST = 64
 SEPARATOR_CHAR = "="
 MIN_SEPARATOR_LENGTH = 20  # the wrapper writes 65; shorter runs of '=' are text
 RETURNED_PREFIX = "Returned at:"
@@ -51,25 +61,100 @@ def _token(kind: str, value: str, line: int, end_line: int | None = None) -> Tok
     return Token(kind, value, line=line, end_line=end_line if end_line is not None else line)
 
 
+class Elided(str):
+    """The value of a TEXT token whose lines were not kept (over the size limit).
+
+    As text it is empty, so nothing downstream mistakes it for a body; `size`
+    is the number of characters dropped and `blank` tells whether they were
+    all whitespace (tens of thousands of blank lines are not junk).
+    """
+
+    size: int
+    blank: bool
+
+    def __new__(cls, size: int, blank: bool) -> Elided:
+        value = super().__new__(cls, "")
+        value.size = size
+        value.blank = blank
+        return value
+
+
+def text_size(value: str) -> int:
+    """Characters a token stands for, kept or not."""
+    return value.size if isinstance(value, Elided) else len(value)
+
+
 class _TextRun:
     """Consecutive TEXT lines waiting to be emitted as one token."""
 
-    __slots__ = ("first", "lines")
+    __slots__ = ("blank", "count", "dropped", "elided", "first", "lines", "tail")
 
     def __init__(self) -> None:
         self.first = 0
+        self._reset()
+
+    def _reset(self) -> None:
         self.lines: list[str] = []
+        self.elided = False
+        self.count = 0  # elided: lines in the run
+        self.dropped = 0  # elided: characters not kept, the tail aside
+        self.blank = True  # elided: the dropped lines were all whitespace
+        self.tail: str | None = None  # elided: the last line, kept (it may be a date line)
 
     def add(self, lineno: int, line: str) -> None:
+        if self.elided:
+            if not self.count:
+                self.first = lineno
+            self._drop(line)
+            return
         if not self.lines:
             self.first = lineno
         self.lines.append(line)
 
+    def elide(self) -> None:
+        """Stop keeping lines: the text since the last separator is over the limit."""
+        if self.elided:
+            return
+        kept = self.lines
+        self.lines, self.elided = [], True
+        for line in kept:
+            self._drop(line)
+
+    def _drop(self, line: str) -> None:
+        if self.tail is not None:
+            self.dropped += len(self.tail)
+            self.blank = self.blank and self.tail.isspace()
+        self.tail = line
+        self.count += 1
+
     def flush(self) -> Iterator[Token]:
-        if self.lines:
+        if self.elided:
+            if self.count:
+                tail = self.tail or ""
+                value = Elided(self.dropped + len(tail), self.blank and (tail == "" or tail.isspace()))
+                yield _token("TEXT", value, self.first, self.first + self.count - 1)
+            self._reset()
+        elif self.lines:
             last = self.first + len(self.lines) - 1
             yield _token("TEXT", "".join(self.lines), self.first, last)
             self.lines = []
+
+    def _pop(self) -> str | None:
+        """The run's last line, taken out of it."""
+        if not self.elided:
+            return self.lines.pop() if self.lines else None
+        if not self.count:
+            return None
+        line, self.tail = self.tail, None
+        self.count -= 1
+        return line
+
+    def _append(self, line: str) -> None:
+        if self.elided:
+            self.tail = line
+            self.count += 1
+        else:
+            self.lines.append(line)
 
     def flush_before_separator(self) -> Iterator[Token]:
         """Emit the run when the next line is a separator.
@@ -77,14 +162,14 @@ class _TextRun:
         Its last line is then either the record's `date` line or, in the
         terminal branch, output with "Returned at: ..." glued to its end.
         """
-        if not self.lines:
+        last_line = self._pop()
+        if last_line is None:
             return
-        last_line = self.lines.pop()
-        last_no = self.first + len(self.lines)
+        last_no = self.first + (self.count if self.elided else len(self.lines))
         content = _content(last_line)
         glued_at = content.find(RETURNED_PREFIX)
         if glued_at > 0:
-            self.lines.append(last_line[:glued_at])  # output without a final newline
+            self._append(last_line[:glued_at])  # output without a final newline
             yield from self.flush()
             yield _token("RETURNED", content[glued_at:], last_no)
             return
@@ -92,15 +177,20 @@ class _TextRun:
         yield _token("DATE", content, last_no)
 
 
-def tokenize(lines: Iterable[str]) -> Iterator[Token]:
+def tokenize(lines: Iterable[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Token]:
     """Yield the terminals of a log given its lines (terminators kept).
 
     Marker tokens carry the line content; TEXT tokens carry the raw lines,
-    terminators included, so bodies can be rebuilt byte for byte.
+    terminators included, so bodies can be rebuilt byte for byte. Past
+    `max_bytes` characters since the last separator, TEXT runs are elided.
     """
     run = _TextRun()
     lineno = 0
+    window = 0  # characters since the last separator
     for lineno, line in enumerate(lines, start=1):
+        window += len(line) + LINE_COST
+        if window > max_bytes:
+            run.elide()
         content = _content(line)
         kind = classify(content)
         if kind == "TEXT":
@@ -108,6 +198,7 @@ def tokenize(lines: Iterable[str]) -> Iterator[Token]:
             continue
         if kind == "SEP":
             yield from run.flush_before_separator()
+            window = 0
         else:
             yield from run.flush()
         yield _token(kind, content, lineno)

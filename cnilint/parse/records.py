@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cnilint.parse.jsonpos import Path, format_path, value_positions
+from cnilint.parse.jsonpos import Path, duplicate_keys, format_path, value_positions
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,32 @@ class Problem:
         if self.end_line is not None and self.end_line != self.line:
             data["end_line"] = self.end_line
         return data
+
+
+# Kinds of LineNote.
+BAD_UTF8 = "bad utf-8"
+NUL = "nul"
+LONG_LINE = "long line"  # its record is skipped
+CUT_STREAM = "cut stream"  # compressed data cut short or corrupt: the log ends there
+MORE_DAMAGE = "more damage"  # damaged lines past the first ones, counted
+
+
+@dataclass(frozen=True, slots=True)
+class LineNote:
+    """Damage found in one line while reading it (before any parsing):
+    invalid UTF-8, NUL bytes, a line over the size limit, a cut compressed stream."""
+
+    line: int
+    column: int  # 1-based character; 0 when it is about the whole line
+    kind: str  # BAD_UTF8, NUL, ...
+    what: str  # "invalid UTF-8"
+    detail: str  # "(byte 0xff): read as U+FFFD, ..."
+
+    def problem(self, where: str = "") -> Problem:
+        """The note as a problem; `where` names the block, e.g. "in INPUT"."""
+        place = f" {where}" if where else ""
+        column = f" at column {self.column}" if self.column else ""
+        return Problem(self.line, f"{self.what}{place}{column} {self.detail}")
 
 
 class Variables(Mapping[str, str]):
@@ -104,7 +132,82 @@ class JsonError:
         return {"message": self.message, "line": self.line, "column": self.column}
 
 
-_NOT_DECODED = object()
+class _Duplicate(Exception):
+    """An object has a key twice: decode again, the plain way, and find where."""
+
+
+class _NotANumber(ValueError):
+    """A number Go's encoding/json cannot read (and Python would misread)."""
+
+    def __init__(self, text: str, message: str) -> None:
+        super().__init__(message)
+        self.text = text
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _Duplicate
+    return obj
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotANumber(text, f"number too large: {_short(text)} is out of range for a 64-bit float")
+    return value
+
+
+def _constant(text: str) -> float:
+    raise _NotANumber(text, f"{text} is not JSON")
+
+
+# Objects go through a hook that only compares two lengths: measured cheaper
+# than any check on the text, and bodies without duplicate keys decode as before.
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_float=_float, parse_constant=_constant)
+_STRING_OR_NUMBER = re.compile(r'"(?:[^"\\]|\\.)*"|(?P<number>-?(?:Infinity|\d[\d.eE+-]*)|NaN)')
+
+
+def _short(text: str, keep: int = 20) -> str:
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text):,} characters)"
+
+
+def _number_error(raw: str, exc: ValueError) -> tuple[str, int] | None:
+    """Message and offset of the number a decode stopped at, if it was one."""
+    if isinstance(exc, _NotANumber):
+        wanted = exc.text
+        message = f"{exc} (Go's encoding/json cannot read it either)"
+        found = next((m for m in _STRING_OR_NUMBER.finditer(raw) if m.group("number") == wanted), None)
+        return message, found.start() if found else 0
+    if "digits" not in str(exc):  # Python's guard against huge ints: int(text) is quadratic
+        return None
+    limit = sys.get_int_max_str_digits()
+    for match in _STRING_OR_NUMBER.finditer(raw):
+        number = match.group("number")
+        if number and len(number) > limit:
+            digits = len(number.lstrip("-"))
+            message = f"number too large: {digits:,} digits (Go's encoding/json cannot read it either)"
+            return message, match.start()
+    return "number too large (Go's encoding/json cannot read it either)", 0
+
+
+def _line_column(raw: str, offset: int) -> tuple[int, int]:
+    line = raw.count("\n", 0, offset) + 1
+    return line, offset - (raw.rfind("\n", 0, offset) + 1) + 1
+
+
+MAX_DUPLICATES_REPORTED = 20  # per body; a hostile one can repeat keys by the thousand
+MAX_SCANNED = 1 << 20  # characters of a body scanned to name the JSON path a damaged byte is in
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateKey:
+    """A key an object of a body has twice: Go (and json.loads) keep the last value."""
+
+    path: Path  # of the value that wins
+    line: int  # in the log, of the later key
+    column: int
+    first_line: int  # in the log, of the earlier key
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +215,9 @@ class Body:
     """INPUT or OUTPUT: the raw text and, when it is JSON, its decoded value.
 
     `line` is the log line of the body's first character. The decoded value is
-    the json module's (dicts and lists): treat it as read-only.
+    the json module's (dicts and lists): treat it as read-only. When an object
+    has a key twice its last value is kept, as Go does, and `duplicates` says
+    where.
     """
 
     raw: str
@@ -120,6 +225,7 @@ class Body:
     value: Any = None
     error: JsonError | None = None
     _positions: dict[Path, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
+    duplicates: tuple[DuplicateKey, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -148,16 +254,67 @@ class Body:
         found = self.position(path)
         return found[0] if found else self.line
 
+    def path_at(self, line: int, column: int) -> Path | None:
+        """The path of the innermost value starting at or before a log
+        position: the string a damaged byte was found in, say."""
+        if len(self.raw) > MAX_SCANNED:  # a scan costs about a second a megabyte: not for a note
+            return None
+        if not self._positions and not self.empty:
+            self._positions.update(value_positions(self.raw))
+        target = (line - self.line + 1, column)
+        starts = [(position, path) for path, position in self._positions.items() if position <= target]
+        return max(starts, key=lambda start: start[0])[1] if starts else None
+
+    def problems(self, label: str) -> list[Problem]:
+        """Problems of a body that decoded: its duplicate keys (`label`: INPUT, OUTPUT)."""
+        problems = [_duplicate_problem(key, label) for key in self.duplicates[:MAX_DUPLICATES_REPORTED]]
+        if len(self.duplicates) > MAX_DUPLICATES_REPORTED:
+            more = self.duplicates[MAX_DUPLICATES_REPORTED]
+            problems.append(Problem(more.line, f"more duplicate keys in {label} from here (not reported one by one)"))
+        return problems
+
     @staticmethod
     def decode(raw: str, line: int) -> Body:
         if raw.strip() == "":
             return Body(raw, line)
         try:
-            return Body(raw, line, json.loads(raw))
+            return Body(raw, line, _DECODER.decode(raw))
+        except _Duplicate:
+            return _with_duplicates(raw, line)
         except json.JSONDecodeError as exc:
             return Body(raw, line, None, JsonError(exc.msg, line + exc.lineno - 1, exc.colno))
-        except (RecursionError, ValueError) as exc:
+        except RecursionError as exc:
             return Body(raw, line, None, JsonError(str(exc) or type(exc).__name__, line, 1))
+        except ValueError as exc:
+            return _number_failure(raw, line, exc)
+
+
+def _duplicate_problem(key: DuplicateKey, label: str) -> Problem:
+    return Problem(
+        key.line,
+        f"duplicate key {str(key.path[-1])!r} in {label} at line {key.line} ({format_path(key.path)}, "
+        f"first at line {key.first_line}): Go keeps the last value, and so does cnilint",
+    )
+
+
+def _with_duplicates(raw: str, line: int) -> Body:
+    """Decoded as Go does (the last value of a key wins), with where each key repeats."""
+    try:
+        value = json.loads(raw, parse_float=_float, parse_constant=_constant)
+    except ValueError as exc:  # pragma: no cover - the first decode got past every number
+        return _number_failure(raw, line, exc)
+    where = duplicate_keys(raw, MAX_DUPLICATES_REPORTED + 1)
+    found = tuple(DuplicateKey(path, line + at[0] - 1, at[1], line + first[0] - 1) for path, at, first in where)
+    return Body(raw, line, value, duplicates=found)
+
+
+def _number_failure(raw: str, line: int, exc: ValueError) -> Body:
+    located = _number_error(raw, exc)
+    if located is None:
+        return Body(raw, line, None, JsonError(str(exc) or type(exc).__name__, line, 1))
+    message, offset = located
+    at_line, column = _line_column(raw, offset)
+    return Body(raw, line, None, JsonError(message, line + at_line - 1, column))
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +440,9 @@ def _error(body: Body | None) -> dict[str, Any] | None:
 
 __all__ = [
     "Body",
+    "DuplicateKey",
     "JsonError",
+    "LineNote",
     "Problem",
     "Record",
     "Variables",

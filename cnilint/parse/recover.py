@@ -474,6 +474,10 @@ def _record(
         where = f"recovered from the interleaved lines {region[0]}-{region[1]}, likely but not certain: "
         problems.append(Problem(first.line, where + "; ".join(doubts), last.end_line))
     params, env = atom(PARAMS), atom(ENV)
+    input_body, output_body = _body(atom(INPUT_HEADER), atom(STDIN)), _body(atom(OUTPUT_HEADER), atom(OUTPUT))
+    for body, label in ((input_body, "INPUT"), (output_body, "OUTPUT")):
+        if body is not None and body.duplicates:
+            problems.extend(body.problems(label))
     return Record(
         file=file,
         plugin=plugin,
@@ -486,8 +490,8 @@ def _record(
         returned_at=returned_at,
         params=parse_variables(params.text) if params else Variables(),
         env=parse_variables(env.text) if env else Variables(),
-        input=_body(atom(INPUT_HEADER), atom(STDIN)),
-        output=_body(atom(OUTPUT_HEADER), atom(OUTPUT)),
+        input=input_body,
+        output=output_body,
         complete=complete,
         tty=False,
         problems=tuple(problems),

@@ -1,29 +1,256 @@
-"""Opening logs: the one place the parser touches files and streams."""
+"""Opening logs: the one place the parser touches files and streams.
+
+Logs are read as bytes, one line at a time and never more than the size limit
+of a line, and decoded line by line: a byte that is not UTF-8 becomes U+FFFD
+and a note with its line and column (the reader puts it on the record holding
+that line), never an exception. A UTF-8 byte order mark at the start is
+dropped. Compressed logs (rotated logs: gzip, bzip2, xz) are recognised by
+their first bytes, whatever their name, on files and on stdin alike.
+"""
 
 from __future__ import annotations
 
+import bz2
+import codecs
+import gzip
 import io
+import lzma
 import os
-from collections.abc import Iterator
+import re
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from cnilint.parse.lexer import DEFAULT_MAX_BYTES
 from cnilint.parse.reader import LogReader
+from cnilint.parse.records import BAD_UTF8, CUT_STREAM, LONG_LINE, MORE_DAMAGE, NUL, LineNote
 
 ENCODING = "utf-8"
+DEFAULT_MAX_RECORD_BYTES = DEFAULT_MAX_BYTES
+MAX_NOTED_LINES = 100  # damaged lines noted one by one per log; the rest are counted
+KEPT_OF_LONG_LINE = 4096  # bytes kept of a line over the limit: enough to classify it
+
+_COMPRESSED: tuple[tuple[bytes, Callable[[IO[bytes]], IO[bytes]]], ...] = (
+    (b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
+    (b"BZh", lambda raw: bz2.BZ2File(raw)),  # type: ignore[arg-type]
+    (b"\xfd7zXZ\x00", lambda raw: lzma.LZMAFile(raw)),  # type: ignore[arg-type]  # noqa: SIM115
+)  # closed with the stream they wrap, by the LineSource
+_MAGIC_BYTES = max(len(magic) for magic, _ in _COMPRESSED)
+# A cut or corrupt compressed stream: the lines before the damage are kept.
+_STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError)
+# logrotate's names: `bridge.1`, `bridge.2.gz`, `bridge-20261127.gz` (dateext, hourly too).
+_ROTATED = re.compile(r"(?P<plugin>.+?)(?:\.\d+|-\d{8}(?:\d{2})?)?(?:\.(?:gz|bz2|xz))?")
 
 
-def _lines(stream: IO[str]) -> Iterator[str]:
+def plugin_name(path: str | os.PathLike[str]) -> str:
+    """The plugin a log belongs to: its file name without the suffixes log
+    rotation adds (`bridge.1.gz`, `bridge.gz` and `bridge-20261127` are `bridge`)."""
+    name = Path(path).name
+    match = _ROTATED.fullmatch(name)
+    return match.group("plugin") if match else name
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream whose first bytes were already read (to sniff them) from a pipe."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            count = min(len(buffer), len(self._head))
+            buffer[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        read = getattr(self._rest, "read1", self._rest.read)
+        data = read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _sniffable(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
+    """The first bytes of a binary stream, and a stream that still starts with them."""
+    if stream.seekable():
+        start = stream.tell()
+        head = stream.read(_MAGIC_BYTES)
+        stream.seek(start)
+        return head, stream
+    peek = getattr(stream, "peek", None)
+    head = peek(_MAGIC_BYTES)[:_MAGIC_BYTES] if peek is not None else b""
+    if len(head) >= _MAGIC_BYTES:
+        return head, stream
+    head = stream.read(_MAGIC_BYTES)  # a short pipe, or a stream that cannot peek
+    return head, io.BufferedReader(_Prefixed(head, stream))  # type: ignore[arg-type]
+
+
+def decompressed(stream: IO[bytes]) -> tuple[IO[bytes], bool]:
+    """The stream, decompressed when its first bytes say so (and whether they did)."""
+    head, stream = _sniffable(stream)
+    for magic, opener in _COMPRESSED:
+        if head.startswith(magic):
+            return opener(stream), True
+    return stream, False
+
+
+class LineSource:
+    """The lines of a log, each at most `max_line` long (bytes, or characters
+    for a stream opened as text), decoded one by one.
+
+    Damage found while reading (invalid UTF-8, NUL bytes, a line over the
+    limit, a cut compressed stream) collects in `notes`, in line order.
+    """
+
+    def __init__(
+        self,
+        stream: IO[bytes] | IO[str],
+        *,
+        max_line: int,
+        close: Callable[[], None],
+        compressed: bool = False,
+        text: bool = False,
+    ) -> None:
+        self.notes: deque[LineNote] = deque()
+        self._stream = stream
+        self._max_line = max_line
+        self._close = close
+        self._compressed = compressed
+        self._text = text
+        self._newline: str | bytes = "\n" if text else b"\n"
+        self.lines = 0  # lines read so far
+        self._noted = 0
+        self._unnoted: list[int] = []  # [first line, count] of damaged lines past MAX_NOTED_LINES
+
+    def __iter__(self) -> Iterator[str]:
+        return self._text_lines() if self._text else self._binary_lines()
+
+    def _binary_lines(self) -> Iterator[str]:
+        # The hot loop of every log: one readline, one decode and one search per line.
+        readline = self._stream.readline
+        limit = self._max_line + 1
+        lineno = 0
+        try:
+            raw: bytes = readline(limit)  # type: ignore[assignment]
+            if raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            while raw:
+                lineno += 1
+                if len(raw) >= limit and raw[-1] != 10:  # 10: b"\n"
+                    raw = self._cut(raw, lineno)  # type: ignore[assignment]
+                try:
+                    line = raw.decode(ENCODING)
+                except UnicodeDecodeError as exc:
+                    line = self._undecodable(raw, exc, lineno)
+                if "\x00" in line:
+                    self._nul(line, lineno)
+                yield line
+                raw = readline(limit)  # type: ignore[assignment]
+        except (*_STREAM_ERRORS, OSError) as exc:
+            self._broken(exc, lineno)
+        finally:
+            self._finish(lineno)
+
+    def _text_lines(self) -> Iterator[str]:
+        readline = self._stream.readline
+        limit = self._max_line + 1
+        lineno = 0
+        try:
+            line: str = readline(limit)  # type: ignore[assignment]
+            if line.startswith("\ufeff"):
+                line = line[1:]
+            while line:
+                lineno += 1
+                if len(line) >= limit and not line.endswith("\n"):
+                    line = self._cut(line, lineno)  # type: ignore[assignment]
+                if "\x00" in line:
+                    self._nul(line, lineno)
+                yield line
+                line = readline(limit)  # type: ignore[assignment]
+        finally:
+            self._finish(lineno)
+
+    def _undecodable(self, raw: bytes, exc: UnicodeDecodeError, lineno: int) -> str:
+        column = len(raw[: exc.start].decode(ENCODING)) + 1
+        detail = f"(byte 0x{raw[exc.start]:02x}): read as U+FFFD, the rest of the line is decoded"
+        self._note(LineNote(lineno, column, BAD_UTF8, "invalid UTF-8", detail))
+        return raw.decode(ENCODING, "replace")
+
+    def _nul(self, line: str, lineno: int) -> None:
+        self._note(LineNote(lineno, line.index("\x00") + 1, NUL, "NUL bytes", NUL_DETAIL))
+
+    def _broken(self, exc: BaseException, lineno: int) -> None:
+        if isinstance(exc, OSError) and not self._compressed:
+            raise exc  # a real read error: the caller reports it
+        what = "compressed data cut short or corrupt"
+        self._note(LineNote(lineno + 1, 0, CUT_STREAM, what, f"({exc or type(exc).__name__}): the log ends here"))
+
+    def _cut(self, head: bytes | str, lineno: int) -> bytes | str:
+        """Skip the rest of a line over the limit; keep its start (to classify it)."""
+        size, chunk = len(head), head[:0]
+        while True:
+            chunk = self._stream.readline(self._max_line + 1)
+            size += len(chunk)
+            if not chunk or chunk.endswith(self._newline):  # type: ignore[arg-type]
+                break
+        unit = "characters" if self._text else "bytes"
+        detail = f"({size:,} {unit}, the limit is {self._max_line:,}): the rest of the line is not read"
+        self._note(LineNote(lineno, 0, LONG_LINE, "line over the size limit", detail))
+        kept = head[:KEPT_OF_LONG_LINE]
+        if isinstance(kept, bytes):  # not cut inside a character
+            kept = kept.decode(ENCODING, "ignore").encode(ENCODING)
+        return kept + self._newline if chunk.endswith(self._newline) else kept  # type: ignore[operator,arg-type]
+
+    def _note(self, note: LineNote) -> None:
+        if self._noted < MAX_NOTED_LINES or note.kind in (LONG_LINE, CUT_STREAM):
+            self._noted += 1
+            self.notes.append(note)
+        elif self._unnoted:
+            self._unnoted[1] += 1
+        else:
+            self._unnoted = [note.line, 1]
+
+    def _finish(self, lines: int) -> None:
+        self.lines = lines
+        self._close()
+        if self._unnoted:
+            first, count = self._unnoted
+            what = f"{count:,} more lines with invalid UTF-8 or NUL bytes"
+            self.notes.append(LineNote(first, 0, MORE_DAMAGE, what, "(not reported one by one)"))
+            self._unnoted = []
+
+
+NUL_DETAIL = "(a crash can leave a log padded with zeros)"
+
+
+def _closer(*streams: IO[bytes] | IO[str]) -> Callable[[], None]:
+    def close() -> None:
+        for stream in streams:
+            stream.close()
+
+    return close
+
+
+def _is_binary(stream: IO[str] | IO[bytes]) -> bool:
+    return isinstance(stream, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(stream, "mode", "")
+
+
+def _binary_lines(raw: IO[bytes], max_line: int) -> LineSource:
+    stream, compressed = decompressed(raw)
+    return LineSource(stream, max_line=max_line, close=_closer(stream, raw), compressed=compressed)
+
+
+def _path_lines(path: str | os.PathLike[str], max_line: int) -> LineSource:
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the LineSource
     try:
-        yield from stream
-    finally:
-        stream.close()
-
-
-def open_text(path: str | os.PathLike[str]) -> IO[str]:
-    # newline="\n": lines end at LF only and keep their terminator untouched,
-    # so bodies are rebuilt byte for byte (a CR stays part of the text).
-    return open(path, encoding=ENCODING, errors="replace", newline="\n")
+        return _binary_lines(raw, max_line)
+    except BaseException:
+        raw.close()
+        raise
 
 
 def parse(
@@ -31,25 +258,55 @@ def parse(
     *,
     plugin: str | None = None,
     name: str | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> LogReader:
     """Records of one wrapper log, streamed one at a time.
 
-    `source` is a path or an open stream (text or binary). The plugin is the
-    log's file name unless `plugin` is given; `name` overrides the file name
-    shown in records (streams default to "<stdin>"). Opening errors (missing
-    file, permissions) are raised here, before any record is read.
+    `source` is a path or an open stream (text or binary; binary ones may be
+    compressed). The plugin is the log's file name without rotation suffixes
+    unless `plugin` is given; `name` overrides the file name shown in records
+    (streams default to "<stdin>"). A record larger than `max_record_bytes`
+    (its characters, plus 64 per line: what holding it costs) is reported and
+    skipped. Opening errors (missing file, permissions) are raised here,
+    before any record is read.
     """
+    if max_record_bytes < 1:
+        raise ValueError(f"max_record_bytes must be positive, not {max_record_bytes}")
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        stream: IO[str] = open_text(path)
+        lines = _path_lines(source, max_record_bytes)
         file = name or str(source)
-        plugin = plugin if plugin is not None else path.name
+        plugin = plugin if plugin is not None else plugin_name(source)
     else:
-        if isinstance(source, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(source, "mode", ""):
-            stream = io.TextIOWrapper(source, encoding=ENCODING, errors="replace", newline="\n")  # type: ignore[arg-type]
+        if _is_binary(source):
+            lines = _binary_lines(source, max_record_bytes)  # type: ignore[arg-type]
         else:
-            stream = source  # type: ignore[assignment]
+            lines = LineSource(source, max_line=max_record_bytes, close=source.close, text=True)
         file = name or getattr(source, "name", None) or "<stdin>"
         if not isinstance(file, str):
             file = "<stdin>"
-    return LogReader(_lines(stream), file=file, plugin=plugin)
+    return LogReader(lines, file=file, plugin=plugin, notes=lines.notes, max_record_bytes=max_record_bytes)
+
+
+def read_lines(
+    path: str | os.PathLike[str], wanted: set[int], max_line: int = DEFAULT_MAX_RECORD_BYTES
+) -> dict[int, str]:
+    """Lines `wanted` of a log file (for excerpts around findings), read as the
+    parser reads them: decompressed, decoded line by line, bounded in length."""
+    found: dict[int, str] = {}
+    if not wanted:
+        return found
+    last = max(wanted)
+    try:
+        with open(path, "rb") as raw:
+            lines = iter(_binary_lines(raw, max_line))
+            try:
+                for number, line in enumerate(lines, start=1):
+                    if number in wanted:
+                        found[number] = line
+                    if number >= last:
+                        break
+            finally:
+                lines.close()  # type: ignore[attr-defined]
+    except OSError:
+        return {}
+    return found
