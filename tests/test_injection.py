@@ -6,7 +6,7 @@ import csv
 import io
 import sys
 
-from conftest import REAL
+from conftest import FIXTURES
 
 from cnilint.cli import main
 from cnilint.reports.cells import csv_cell
@@ -15,10 +15,8 @@ FORMULA = '=HYPERLINK("http://evil.example","x")'
 
 
 def _log_with_formulas() -> str:
-    text = (REAL / "02b-bridge-1.0.0" / "bridge").read_text()
-    record = text.split("=" * 65 + "\n\n\n")[0] + "=" * 65 + "\n\n\n"
-    netns = record.split("CNI_NETNS=")[1].split("\n")[0]
-    return record.replace(f"CNI_NETNS={netns}", f"CNI_NETNS={FORMULA}").replace("CNI_IFNAME=eth0", "CNI_IFNAME=@SUM(1)")
+    """A real 02b bridge ADD whose CNI_NETNS and CNI_IFNAME hold spreadsheet formulas."""
+    return (FIXTURES / "injection" / "bridge").read_text()
 
 
 def test_cells_that_start_a_formula_are_shown_as_text() -> None:
