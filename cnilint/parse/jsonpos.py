@@ -72,19 +72,9 @@ def value_positions(text: str) -> dict[Path, tuple[int, int]]:
             continue
         top = stack[-1] if stack else None
         if kind == "punct":
-            if token in "{[":
-                if top is None or not (top[0] == "{" and top[2]):
-                    value_starts(pos)
-                stack.append([token, 0 if token == "[" else None, token == "{"])
-            elif token in "}]":
-                if stack:
-                    stack.pop()
-            elif token == "," and top is not None:
-                if top[0] == "[":
-                    top[1] += 1
-                else:
-                    top[2] = True
-            # ':' needs no action: the key was recorded when read
+            if token in "{[" and (top is None or not (top[0] == "{" and top[2])):
+                value_starts(pos)  # a container is a value too (unless where a key belongs)
+            _punct(stack, top, token)  # ':' needs no action: the key was recorded when read
             continue
         if top is not None and top[0] == "{" and top[2] and kind == "string":
             try:
