@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 _MONTH_PREFIXES: dict[str, int] = {}
 for _month, _names in enumerate(
@@ -69,9 +70,48 @@ def _month_from_word(word: str) -> int | None:
     return best[1] if best else None
 
 
+# `date` in the C and en_US locales, by far the most common: read without the general search.
+_ENGLISH_MONTHS = {
+    name: number for number, name in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)
+}
+_USUAL = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) {1,2}(\d{1,2}) "
+    r"(\d\d):(\d\d):(\d\d)(?: ([AP]M))? ([A-Z]{1,5}) (\d{4})"
+)
+
+
+@lru_cache(maxsize=1024)  # start and end dates of nearby calls repeat within a second
 def parse_date(text: str) -> datetime | None:
     """A datetime for a `date` line, or None when it cannot be read."""
     text = text.strip()
+    usual = _USUAL.fullmatch(text)
+    if usual is not None:
+        moment = _usual_date(usual)
+        if moment is not None:
+            return moment
+    return _parse_any(text)
+
+
+def _usual_date(match: re.Match[str]) -> datetime | None:
+    month = _ENGLISH_MONTHS.get(match.group(1))
+    hours = _ZONES.get(match.group(7))
+    if month is None or hours is None:
+        return None  # the general reader decides
+    hour = int(match.group(3))
+    if match.group(6) == "PM" and hour < 12:
+        hour += 12
+    elif match.group(6) == "AM" and hour == 12:
+        hour = 0
+    zone = timezone(timedelta(hours=hours), match.group(7)) if hours else UTC
+    try:
+        return datetime(
+            int(match.group(8)), month, int(match.group(2)), hour, int(match.group(4)), int(match.group(5)), 0, zone
+        )
+    except ValueError:
+        return None
+
+
+def _parse_any(text: str) -> datetime | None:
     if not text or len(text) > MAX_LENGTH:  # not a date, and not worth a slow look
         return None
     try:

@@ -19,6 +19,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 from lark.lexer import Lexer
 
+from cnilint.parse.lexer import Prebuilt
 from cnilint.resources import read_text
 
 GRAMMAR_FILE = "wrapper_log.lark"
@@ -29,12 +30,13 @@ class UnitKind(Enum):
     GAP = "gap"  # text between records
     BROKEN = "broken"  # tokens of a record the grammar rejected (cut short or mixed)
     STRAY = "stray"  # a marker that cannot start anything
+    PREBUILT = "prebuilt"  # a record the fast path read whole (cnilint.parse.fast)
 
 
 @dataclass(frozen=True, slots=True)
 class Unit:
     kind: UnitKind
-    tokens: tuple[Token, ...]
+    tokens: tuple[Token, ...]  # PREBUILT: the one Prebuilt
 
     @property
     def line(self) -> int:
@@ -86,8 +88,9 @@ def _parser() -> Lark:
     )
 
 
-def frame(tokens: Iterable[Token]) -> Iterator[Unit]:
-    """Group tokens into units, in log order."""
+def frame(tokens: Iterable[Token | Prebuilt]) -> Iterator[Unit]:
+    """Group tokens into units, in log order. A record the fast path read
+    ends the unit in progress, as the next record's date line would."""
     parser = _parser()
     _events.pending = []
     interactive = parser.parse_interactive()
@@ -103,6 +106,14 @@ def frame(tokens: Iterable[Token]) -> Iterator[Unit]:
         _events.pending = []
 
     for token in tokens:
+        if type(token) is Prebuilt:
+            if current:
+                yield from _close(interactive, current)
+                current = []
+                _events.pending = []
+                interactive = parser.parse_interactive()
+            yield Unit(UnitKind.PREBUILT, (token,))  # type: ignore[arg-type]
+            continue
         current.append(token)
         try:
             interactive.feed_token(token)

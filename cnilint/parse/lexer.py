@@ -34,6 +34,14 @@ MARKERS = {
     "INPUT:": "INPUT_HEADER",
     "OUTPUT:": "OUTPUT_HEADER",
 }
+# What the cnilint wrapper (`cnilint capture`) adds after OUTPUT; the classic wrapper never writes them.
+STDERR_MARKER = "STDERR:"
+OUTCOME_PREFIXES = {
+    "Exit code:": "EXIT_CODE",
+    "Invocation:": "INVOCATION",
+    "Monotonic:": "MONOTONIC",
+    "Wall clock:": "WALL_CLOCK",
+}
 
 
 def _content(line: str) -> str:
@@ -46,7 +54,8 @@ def is_separator(content: str) -> bool:
 
 
 def classify(content: str) -> str:
-    """The terminal type of one line, before lookahead: a marker or TEXT."""
+    """The terminal type of one line, before lookahead: a marker or TEXT
+    (the classic wrapper's markers only)."""
     if content.startswith(RETURNED_PREFIX):
         return "RETURNED"
     kind = MARKERS.get(content)
@@ -57,8 +66,34 @@ def classify(content: str) -> str:
     return "TEXT"
 
 
+def classify_any(content: str) -> str:
+    """The terminal type of one line, the cnilint wrapper's markers included."""
+    kind = classify(content)
+    if kind != "TEXT":
+        return kind
+    if content == STDERR_MARKER:
+        return "STDERR_HEADER"
+    if content[:1] in "EIMW":
+        for prefix, kind in OUTCOME_PREFIXES.items():
+            if content.startswith(prefix):
+                return kind
+    return "TEXT"
+
+
 def _token(kind: str, value: str, line: int, end_line: int | None = None) -> Token:
     return Token(kind, value, line=line, end_line=end_line if end_line is not None else line)
+
+
+class Prebuilt:
+    """A record the fast path (cnilint.parse.fast) read whole, in place of its lines."""
+
+    __slots__ = ("end_line", "line", "match", "next_line")
+
+    def __init__(self, match: object, line: int, end_line: int, next_line: int) -> None:
+        self.match = match
+        self.line = line  # its date line
+        self.end_line = end_line  # its closing separator
+        self.next_line = next_line  # the first line after it (blank lines after it are read with it)
 
 
 class Elided(str):
@@ -177,22 +212,30 @@ class _TextRun:
         yield _token("DATE", content, last_no)
 
 
-def tokenize(lines: Iterable[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Token]:
+def tokenize(lines: Iterable[str | Prebuilt], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Token | Prebuilt]:
     """Yield the terminals of a log given its lines (terminators kept).
 
     Marker tokens carry the line content; TEXT tokens carry the raw lines,
     terminators included, so bodies can be rebuilt byte for byte. Past
     `max_bytes` characters since the last separator, TEXT runs are elided.
+    A record the fast path already read (a `Prebuilt` among the lines) passes
+    through as is.
     """
     run = _TextRun()
     lineno = 0
     window = 0  # characters since the last separator
-    for lineno, line in enumerate(lines, start=1):
+    for line in lines:
+        if type(line) is not str:
+            yield from run.flush()
+            yield line  # type: ignore[misc]
+            lineno, window = line.next_line - 1, 0  # type: ignore[union-attr]
+            continue
+        lineno += 1
         window += len(line) + LINE_COST
         if window > max_bytes:
             run.elide()
         content = _content(line)
-        kind = classify(content)
+        kind = classify_any(content)
         if kind == "TEXT":
             run.add(lineno, line)
             continue

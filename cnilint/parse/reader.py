@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from lark import Token
 
-from cnilint.parse.dates import parse_date
+from cnilint.parse import fast
+from cnilint.parse.fields import Outcome, echoed_body, read_date, read_outcome
 from cnilint.parse.framer import Unit, UnitKind, frame
 from cnilint.parse.jsonpos import format_path
 from cnilint.parse.lexer import (
@@ -33,6 +35,7 @@ from cnilint.parse.lexer import (
     MARKERS,
     RETURNED_PREFIX,
     Elided,
+    Prebuilt,
     text_size,
     tokenize,
 )
@@ -98,6 +101,9 @@ class _LineTap:
     def __iter__(self) -> Iterator[str]:
         kept = self._kept
         for line in self._lines:
+            if type(line) is Prebuilt:  # a record read whole: the reader forgets up to its end
+                yield line
+                continue
             kept.append(line)
             self._size += len(line) + LINE_COST
             if self._size > self._max:
@@ -112,13 +118,14 @@ class _LineTap:
     def forget_before(self, line: int) -> None:
         kept = self._kept
         count = min(line - self._first, len(kept))
-        if count <= 0:
-            return
-        self._first += count
         if count == len(kept):  # the usual case: everything read is settled
             kept.clear()
             self._size = 0
+            self._first = max(self._first, line)  # past a record the fast path read, lines jump
             return
+        if count <= 0:
+            return
+        self._first += count
         for _ in range(count):
             self._size -= len(kept.popleft()) + LINE_COST
 
@@ -140,6 +147,20 @@ class _Sections:
     input_text: Token | None = None
     output_header: Token | None = None
     output_text: Token | None = None
+    stderr_header: Token | None = None
+    stderr_text: Token | None = None
+    exit_code: Token | None = None
+    invocation: Token | None = None
+    monotonic: Token | None = None
+    wall_clock: Token | None = None
+
+
+_OUTCOME_SLOTS = {
+    "EXIT_CODE": "exit_code",
+    "INVOCATION": "invocation",
+    "MONOTONIC": "monotonic",
+    "WALL_CLOCK": "wall_clock",
+}
 
 
 def _sections(tokens: Iterable[Token], problems: list[Problem]) -> _Sections:
@@ -159,6 +180,11 @@ def _sections(tokens: Iterable[Token], problems: list[Problem]) -> _Sections:
             found.input_header, slot = token, "input_text"
         elif kind == "OUTPUT_HEADER":
             found.output_header, slot = token, "output_text"
+        elif kind == "STDERR_HEADER":
+            found.stderr_header, slot = token, "stderr_text"
+        elif kind in _OUTCOME_SLOTS:
+            setattr(found, _OUTCOME_SLOTS[kind], token)
+            slot = None
         elif kind == "TEXT":
             if slot is None or getattr(found, slot) is not None:
                 problems.append(Problem(token.line, "unexpected text in a record", token.end_line))
@@ -167,30 +193,28 @@ def _sections(tokens: Iterable[Token], problems: list[Problem]) -> _Sections:
     return found
 
 
-def _strip_echoed_newline(text: str) -> str:
-    """The wrapper ends INPUT with `echo ""` and OUTPUT with `echo "$output"`:
-    one newline that is not part of the body."""
-    return text[:-1] if text.endswith("\n") else text
-
-
 def _body(header: Token | None, text: Token | None, *, verbatim: bool) -> Body | None:
     if header is None:
         return None
     if text is None:
         return Body("", (header.line or 0) + 1)
-    raw = text.value if verbatim else _strip_echoed_newline(text.value)
+    raw = text.value if verbatim else echoed_body(text.value)
     return Body.decode(raw, text.line or 0)
 
 
-def _date(token: Token | None, prefix: str, problems: list[Problem]):
+def _date(token: Token | None, prefix: str, problems: list[Problem]) -> tuple[str | None, datetime | None]:
     if token is None:
         return None, None
-    raw = token.value[len(prefix) :].strip() if prefix else token.value
-    raw = raw.strip("\x00")  # zeros a crash left before the line (reported as NUL bytes)
-    moment = parse_date(raw)
-    if moment is None:
-        problems.append(Problem(token.line or 0, f"cannot read the date {raw!r}"))
-    return raw, moment
+    return read_date(token.value, prefix, token.line or 0, problems)
+
+
+def _outcome(found: _Sections, problems: list[Problem]) -> Outcome:
+    lines = (found.exit_code, found.invocation, found.monotonic, found.wall_clock)
+    if found.stderr_header is None or any(token is None for token in lines):
+        return Outcome()
+    stderr = found.stderr_text.value if found.stderr_text is not None else ""
+    pairs = [(token.value, token.line or 0) for token in lines]  # type: ignore[union-attr]
+    return read_outcome(stderr, *pairs, problems)
 
 
 def build_record(
@@ -205,15 +229,17 @@ def build_record(
     """The record of a unit's tokens; `notes`: damage found in its lines while reading."""
     problems: list[Problem] = []
     found = _sections(tokens, problems)
+    # Terminal branch: the classic wrapper tees stdout as is; the cnilint one adds a newline.
     tty = found.input_header is None and found.output_header is not None
     started, started_at = _date(found.started, "", problems)
+    outcome = _outcome(found, problems)
     returned, returned_at = _date(found.returned, RETURNED_PREFIX, problems)
     if not complete:
         problems.insert(0, Problem(tokens[0].line or 0, _incomplete_reason(found), tokens[-1].end_line))
     params = parse_variables(found.params.value) if found.params else Variables()
     env = parse_variables(found.env.value) if found.env else Variables()
     input_body = _body(found.input_header, found.input_text, verbatim=False)
-    output_body = _body(found.output_header, found.output_text, verbatim=tty)
+    output_body = _body(found.output_header, found.output_text, verbatim=tty and found.stderr_header is None)
     for body, label in ((input_body, "INPUT"), (output_body, "OUTPUT")):
         if body is not None and body.duplicates:
             problems.extend(body.problems(label))
@@ -239,6 +265,11 @@ def build_record(
         problems=tuple(problems),
         params_line=found.params.line if found.params else None,
         env_line=found.env.line if found.env else None,
+        exit_code=outcome.exit_code,
+        stderr=outcome.stderr,
+        duration_ms=outcome.duration_ms,
+        invocation=outcome.invocation,
+        wall_start=outcome.wall_start,
     )
 
 
@@ -405,6 +436,17 @@ class LogReader(Iterator[Record]):
         trouble: list[Unit] = []
         trouble_size = 0
         for unit in frame(tokenize(lines, self.max_record_bytes)):
+            if unit.kind is UnitKind.PREBUILT:  # a well-formed record read by the fast path
+                for record in self._settle(trouble, index):
+                    index += 1
+                    yield record
+                trouble, trouble_size = [], 0
+                prebuilt: Prebuilt = unit.tokens[0]  # type: ignore[assignment]
+                self._tap.forget_before(prebuilt.next_line)
+                self._file_notes(prebuilt.line - 1)
+                yield fast.build(prebuilt, file=self.file, plugin=self.plugin, index=index)
+                index += 1
+                continue
             if _is_blank_gap(unit):
                 continue
             too_large = unit.tokens[0].type == "DATE" and _elided(unit)  # a record: skipped, reported

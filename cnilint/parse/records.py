@@ -59,26 +59,53 @@ class Variables(Mapping[str, str]):
     """An ordered, read-only `NAME=value` mapping, as `env` printed it.
 
     A name printed twice (only possible in a damaged log) keeps its last value
-    for lookups; `pairs` keeps everything as printed.
+    for lookups; `pairs` keeps everything as printed. Built from text, the
+    lines are split only when first read: most records are read, some never.
     """
 
-    __slots__ = ("_index", "pairs")
+    __slots__ = ("_index", "_pairs", "_text")
 
     def __init__(self, pairs: tuple[tuple[str, str], ...] = ()) -> None:
-        self.pairs = pairs
-        self._index = dict(pairs)
+        self._pairs: tuple[tuple[str, str], ...] | None = pairs
+        self._index: dict[str, str] | None = None
+        self._text: str | None = None
+
+    @classmethod
+    def from_text(cls, text: str) -> Variables:
+        variables = cls.__new__(cls)
+        variables._pairs, variables._index, variables._text = None, None, text
+        return variables
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        if self._pairs is None:
+            self._pairs = _variable_pairs(self._text or "")
+            self._text = None
+        return self._pairs
+
+    @property
+    def _lookup(self) -> dict[str, str]:
+        if self._index is None:
+            self._index = dict(self.pairs)
+        return self._index
 
     def __getitem__(self, name: str) -> str:
-        return self._index[name]
+        return self._lookup[name]
+
+    def get(self, name: str, default: Any = None) -> Any:  # Mapping.get through KeyError is slow
+        return self._lookup.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._lookup
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
+        return iter(self._lookup)
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._lookup)
 
     def __repr__(self) -> str:
-        return f"Variables({self._index!r})"
+        return f"Variables({self._lookup!r})"
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Variables):
@@ -93,11 +120,22 @@ class Variables(Mapping[str, str]):
 
 
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*(?:%%)?=")  # how `env` starts a variable's line
+# The usual block: every line is NAME=value (no value spans lines, no CR): one C-level pass.
+_VARIABLE_LINES = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]*(?:%%)?)=(.*)$", re.MULTILINE)
 
 
 def parse_variables(text: str) -> Variables:
     """Parse `env` output. A line that does not start with `NAME=` continues the
     value above it (values may span lines)."""
+    return Variables(_variable_pairs(text))
+
+
+def _variable_pairs(text: str) -> tuple[tuple[str, str], ...]:
+    if "\r" not in text:
+        lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+        found = _VARIABLE_LINES.findall(text)
+        if len(found) == lines:
+            return tuple(found)
     pairs: list[list[str]] = []
     for line in text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"):
         line = line.rstrip("\r")
@@ -108,7 +146,7 @@ def parse_variables(text: str) -> Variables:
             pairs[-1][1] += "\n" + line
         elif line:
             pairs.append(["", line])  # orphan continuation: keep it visible
-    return Variables(tuple((name, value) for name, value in pairs))
+    return tuple((name, value) for name, value in pairs)
 
 
 def parse_cni_args(raw: str) -> tuple[tuple[str, str], ...]:
@@ -341,6 +379,12 @@ class Record:
     env_line: int | None = None  # first line of the `env:` lines
     recovered: bool = False  # put back together from an interleaved region (lines not contiguous)
     confidence: str | None = None  # recovered records: "exact" or "likely" (see cnilint.parse.recover)
+    # Logged by the cnilint wrapper only (None in classic logs):
+    exit_code: int | None = None  # the plugin's exit status (128+N: killed by signal N)
+    stderr: str | None = None  # the plugin's stderr, exactly
+    duration_ms: float | None = None
+    invocation: str | None = None  # the wrapper's id of this call
+    wall_start: float | None = None  # when the call started, seconds since the epoch (sub-second)
 
     def line_of_variable(self, name: str) -> int:
         """Log line where NAME is printed: in `CNI params:` if there, else in
@@ -422,6 +466,10 @@ class Record:
             "tty": self.tty,
             "recovered": self.recovered,
             "confidence": self.confidence,
+            "exit_code": self.exit_code,
+            "stderr": self.stderr,
+            "duration_ms": self.duration_ms,
+            "invocation": self.invocation,
             "problems": [problem.to_dict() for problem in self.problems],
         }
 

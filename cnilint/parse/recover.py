@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from cnilint.parse.atoms import BODY, CONFIG, DATE, NEWLINE, RESULT, VARS, Atom, cut_atoms
-from cnilint.parse.dates import parse_date
+from cnilint.parse.fields import read_date
 from cnilint.parse.lexer import RETURNED_PREFIX
 from cnilint.parse.matching import possible_partners
 from cnilint.parse.records import Body, Problem, Record, Variables, parse_variables
@@ -513,11 +513,7 @@ def _body(header: Atom | None, text: Atom | None) -> Body | None:
 def _date(atom: Atom | None, prefix: str, problems: list[Problem]) -> tuple[str | None, datetime | None]:
     if atom is None:
         return None, None
-    raw = atom.text[len(prefix) :].strip() if prefix else atom.text
-    moment = parse_date(raw)
-    if moment is None:
-        problems.append(Problem(atom.line, f"cannot read the date {raw!r}"))
-    return raw, moment
+    return read_date(atom.text, prefix, atom.line, problems)
 
 
 _LAST_BLOCK = {

@@ -23,11 +23,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from cnilint.parse.fast import CleanText, scan
 from cnilint.parse.lexer import DEFAULT_MAX_BYTES
 from cnilint.parse.reader import LogReader
 from cnilint.parse.records import BAD_UTF8, CUT_STREAM, LONG_LINE, MORE_DAMAGE, NUL, LineNote
 
 ENCODING = "utf-8"
+BLOCK_SIZE = 1 << 20  # bytes read at a time for the fast path
+# What makes a block go line by line: bytes the line reader notes (NUL), and
+# every line break but LF (str.splitlines and the lexer would see other lines).
+_UNCLEAN = re.compile("[\x00\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 DEFAULT_MAX_RECORD_BYTES = DEFAULT_MAX_BYTES
 MAX_NOTED_LINES = 100  # damaged lines noted one by one per log; the rest are counted
 KEPT_OF_LONG_LINE = 4096  # bytes kept of a line over the limit: enough to classify it
@@ -58,6 +63,10 @@ class _Prefixed(io.RawIOBase):
     def __init__(self, head: bytes, rest: IO[bytes]) -> None:
         self._head = head
         self._rest = rest
+
+    @classmethod
+    def reader(cls, head: bytes, rest: IO[bytes]) -> IO[bytes]:
+        return io.BufferedReader(cls(head, rest))  # type: ignore[arg-type]
 
     def readable(self) -> bool:
         return True
@@ -123,32 +132,108 @@ class LineSource:
         self._text = text
         self._newline: str | bytes = "\n" if text else b"\n"
         self.lines = 0  # lines read so far
+        self._finished = False
         self._noted = 0
         self._unnoted: list[int] = []  # [first line, count] of damaged lines past MAX_NOTED_LINES
 
     def __iter__(self) -> Iterator[str]:
         return self._text_lines() if self._text else self._binary_lines()
 
-    def _binary_lines(self) -> Iterator[str]:
-        # The hot loop of every log: one readline, one decode and one search per line.
-        readline = self._stream.readline
-        limit = self._max_line + 1
+    def blocks(self) -> Iterator[str]:
+        """The log as CleanText blocks of whole lines where a block decodes
+        cleanly (the fast path may read them), and line by line elsewhere,
+        exactly as iterating gives them."""
+        if self._text or self._max_line < 2 * BLOCK_SIZE:  # small limits: every line is measured
+            return iter(self)
+        return self._binary_blocks()
+
+    def _binary_blocks(self) -> Iterator[str]:
         lineno = 0
+        carry = b""
+        error: BaseException | None = None
         try:
+            data, error = self._read_block()
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8) :]
+            while data:
+                data = carry + data if carry else data
+                cut = data.rfind(b"\n") + 1
+                block, carry = data[:cut], data[cut:]
+                if len(carry) > BLOCK_SIZE and error is None:  # a very long line: the line reader cuts it
+                    yield from self._binary_lines(_Prefixed.reader(carry, self._stream), lineno, block=block)
+                    return
+                lineno = yield from self._block(block, lineno)
+                if error is not None:
+                    break
+                data, error = self._read_block()
+            if error is not None:
+                raise error  # the unfinished last line is lost, as with readline
+            lineno = yield from self._block(carry, lineno)
+        except (*_STREAM_ERRORS, OSError) as exc:
+            self._broken(exc, lineno)
+        finally:
+            self._finish(lineno)
+
+    def _read_block(self) -> tuple[bytes, BaseException | None]:
+        """About BLOCK_SIZE bytes, and the error that stopped the reading if
+        any. Compressed streams are read as the line reader reads them (one
+        buffer at a time), so a cut stream loses the same lines either way."""
+        if not self._compressed:
+            return self._stream.read(BLOCK_SIZE), None  # type: ignore[return-value]
+        pieces: list[bytes] = []
+        size = 0
+        read1 = self._stream.read1  # type: ignore[union-attr]
+        try:
+            while size < BLOCK_SIZE:
+                piece = read1(io.DEFAULT_BUFFER_SIZE)
+                if not piece:
+                    break
+                pieces.append(piece)
+                size += len(piece)
+        except _STREAM_ERRORS as exc:
+            return b"".join(pieces), exc
+        return b"".join(pieces), None
+
+    def _block(self, block: bytes, lineno: int) -> Iterator[str]:
+        """Lines of a block, as one CleanText when nothing in it needs a note."""
+        if not block:
+            return lineno
+        try:
+            text = block.decode(ENCODING)
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and _UNCLEAN.search(text) is None:
+            yield CleanText(text)
+            return lineno + text.count("\n") + (0 if text.endswith("\n") else 1)
+        for raw in _split_lines(block):
+            lineno += 1
+            yield self._line(raw, lineno)
+        return lineno
+
+    def _line(self, raw: bytes, lineno: int) -> str:
+        try:
+            line = raw.decode(ENCODING)
+        except UnicodeDecodeError as exc:
+            line = self._undecodable(raw, exc, lineno)
+        if "\x00" in line:
+            self._nul(line, lineno)
+        return line
+
+    def _binary_lines(self, stream: IO[bytes] | None = None, lineno: int = 0, block: bytes = b"") -> Iterator[str]:
+        # The hot loop of a log read line by line: one readline, one decode and one search per line.
+        readline = (stream or self._stream).readline
+        limit = self._max_line + 1
+        try:
+            if block:
+                lineno = yield from self._block(block, lineno)
             raw: bytes = readline(limit)  # type: ignore[assignment]
-            if raw.startswith(codecs.BOM_UTF8):
+            if lineno == 0 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
             while raw:
                 lineno += 1
                 if len(raw) >= limit and raw[-1] != 10:  # 10: b"\n"
-                    raw = self._cut(raw, lineno)  # type: ignore[assignment]
-                try:
-                    line = raw.decode(ENCODING)
-                except UnicodeDecodeError as exc:
-                    line = self._undecodable(raw, exc, lineno)
-                if "\x00" in line:
-                    self._nul(line, lineno)
-                yield line
+                    raw = self._cut(raw, lineno, readline)  # type: ignore[assignment]
+                yield self._line(raw, lineno)
                 raw = readline(limit)  # type: ignore[assignment]
         except (*_STREAM_ERRORS, OSError) as exc:
             self._broken(exc, lineno)
@@ -189,11 +274,12 @@ class LineSource:
         what = "compressed data cut short or corrupt"
         self._note(LineNote(lineno + 1, 0, CUT_STREAM, what, f"({exc or type(exc).__name__}): the log ends here"))
 
-    def _cut(self, head: bytes | str, lineno: int) -> bytes | str:
+    def _cut(self, head: bytes | str, lineno: int, readline: Callable[[int], bytes | str] | None = None) -> bytes | str:
         """Skip the rest of a line over the limit; keep its start (to classify it)."""
         size, chunk = len(head), head[:0]
+        readline = readline or self._stream.readline
         while True:
-            chunk = self._stream.readline(self._max_line + 1)
+            chunk = readline(self._max_line + 1)
             size += len(chunk)
             if not chunk or chunk.endswith(self._newline):  # type: ignore[arg-type]
                 break
@@ -215,6 +301,9 @@ class LineSource:
             self._unnoted = [note.line, 1]
 
     def _finish(self, lines: int) -> None:
+        if self._finished:  # the block reader handed over to the line reader, which finished
+            return
+        self._finished = True
         self.lines = lines
         self._close()
         if self._unnoted:
@@ -225,6 +314,13 @@ class LineSource:
 
 
 NUL_DETAIL = "(a crash can leave a log padded with zeros)"
+
+
+def _split_lines(block: bytes) -> list[bytes]:
+    """Lines ending at LF only, as readline splits them (bytes.splitlines also splits at CR)."""
+    lines = block.split(b"\n")
+    last = lines.pop()
+    return [line + b"\n" for line in lines] + ([last] if last else [])
 
 
 def _closer(*streams: IO[bytes] | IO[str]) -> Callable[[], None]:
@@ -259,6 +355,7 @@ def parse(
     plugin: str | None = None,
     name: str | None = None,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    fast_path: bool = True,
 ) -> LogReader:
     """Records of one wrapper log, streamed one at a time.
 
@@ -268,7 +365,8 @@ def parse(
     (streams default to "<stdin>"). A record larger than `max_record_bytes`
     (its characters, plus 64 per line: what holding it costs) is reported and
     skipped. Opening errors (missing file, permissions) are raised here,
-    before any record is read.
+    before any record is read. `fast_path=False` reads every record through
+    the grammar (the same records, slower: see cnilint.parse.fast).
     """
     if max_record_bytes < 1:
         raise ValueError(f"max_record_bytes must be positive, not {max_record_bytes}")
@@ -284,7 +382,8 @@ def parse(
         file = name or getattr(source, "name", None) or "<stdin>"
         if not isinstance(file, str):
             file = "<stdin>"
-    return LogReader(lines, file=file, plugin=plugin, notes=lines.notes, max_record_bytes=max_record_bytes)
+    items = scan(lines.blocks(), max_record_bytes) if fast_path else iter(lines)
+    return LogReader(items, file=file, plugin=plugin, notes=lines.notes, max_record_bytes=max_record_bytes)
 
 
 def read_lines(

@@ -1,0 +1,204 @@
+"""The fast path: records the wrapper wrote whole, read with one regular
+expression each instead of line by line.
+
+A busy node logs about a megabyte an hour per plugin, almost all of it records
+exactly as the wrapper writes them when nothing goes wrong. For those, one
+match of RECORD (C speed) finds every block, and the checks the reader makes on
+grammar-accepted records (no marker glued to text, `CNI params:` equal to the
+CNI lines of `env:`) run as two more searches. Whatever does not match
+exactly, and every line of a block the source could not decode cleanly, goes
+to the grammar path (lexer, lark framer, reader) unchanged: the fast path only
+takes records the grammar accepts, in the shape `_SHAPE` below, and
+tests/test_fast_path.py checks both paths give the same records on every
+fixture and on generated logs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from cnilint.parse.fields import Outcome, echoed_body, read_date, read_outcome
+from cnilint.parse.lexer import LINE_COST, MARKERS, OUTCOME_PREFIXES, RETURNED_PREFIX, STDERR_MARKER, Prebuilt
+from cnilint.parse.lexer import classify_any as _classify
+from cnilint.parse.records import Body, Problem, Record, Variables
+
+# A line inside a block: not a marker line of either wrapper, not a separator
+# (a run of 20 '=' starts one: stricter than the lexer, so only safe misses).
+_EXACT_MARKERS = "|".join(re.escape(marker) for marker in (*MARKERS, STDERR_MARKER))
+_PREFIX_MARKERS = "|".join(re.escape(prefix) for prefix in (RETURNED_PREFIX, *OUTCOME_PREFIXES))
+_PLAIN_LINE = rf"(?!(?:{_EXACT_MARKERS})\n|{_PREFIX_MARKERS}|={{20}})[^\n]*\n"
+_LINES = rf"(?:{_PLAIN_LINE})*"
+_SEPARATOR = r"={20,}\n"
+MAX_BLANK_AFTER = 16  # blank lines read with a record; more go to the grammar path as a gap
+
+RECORD = re.compile(
+    r"(?P<date>[^\n={\[][^\n]*)\n"
+    + _SEPARATOR
+    + rf"CNI params:\n(?P<params>{_LINES})"
+    + rf"env:\n(?P<env>{_LINES})"
+    + rf"INPUT:\n(?P<input>(?:{_PLAIN_LINE})+)"  # the grammar wants text here: at least the echoed newline
+    + rf"OUTPUT:\n(?P<output>{_LINES})"
+    + rf"(?:STDERR:\n(?P<stderr>{_LINES})"
+    + r"(?P<exit>Exit code:[^\n]*)\n(?P<invocation>Invocation:[^\n]*)\n"
+    + r"(?P<monotonic>Monotonic:[^\n]*)\n(?P<wall>Wall clock:[^\n]*)\n)?"
+    + r"(?P<returned>Returned at:[^\n]*)\n"
+    + _SEPARATOR
+    + rf"\n{{0,{MAX_BLANK_AFTER}}}"
+)
+# Where a record may start: a line, a separator, `CNI params:`.
+_START = re.compile(r"^[^\n={\[][^\n]*\n={20,}\nCNI params:\n", re.MULTILINE)
+# The reader's consistency checks, as searches over the record's text.
+_GLUE_MARKERS = tuple(f"{marker}\n" for marker in MARKERS)
+_MARKER_LINES = (len(MARKERS), len(MARKERS) + 1)  # lines ending with ":": the markers (and STDERR:)
+_CNI_LINE = re.compile(r"^[^\n]*CNI[^\n]*\n", re.MULTILINE)
+
+# The token shapes the fast path reads, as the grammar's terminals (checked against lark in the tests).
+SHAPES = (
+    ("DATE", "SEP", "PARAMS_HEADER", "TEXT", "ENV_HEADER", "TEXT", "INPUT_HEADER", "TEXT", "OUTPUT_HEADER", "TEXT",
+     "RETURNED", "SEP"),
+    ("DATE", "SEP", "PARAMS_HEADER", "TEXT", "ENV_HEADER", "TEXT", "INPUT_HEADER", "TEXT", "OUTPUT_HEADER", "TEXT",
+     "STDERR_HEADER", "TEXT", "EXIT_CODE", "INVOCATION", "MONOTONIC", "WALL_CLOCK", "RETURNED", "SEP"),
+)  # fmt: skip
+
+
+def match_record(text: str, pos: int, max_record_bytes: int) -> re.Match[str] | None:
+    """The record starting at `pos` when the grammar path would read it as a
+    well-formed record of one invocation, else None."""
+    found = RECORD.match(text, pos)
+    if found is None:
+        return None
+    date = found.group("date")
+    if _classify(date) != "TEXT" or RETURNED_PREFIX in date:
+        return None  # the lexer reads this line as a marker, not a date
+    start, end = found.span()
+    # Conservative size bound (4 bytes a character, a line a character): records near the limit take the grammar path.
+    if (4 + LINE_COST) * (end - start) + LINE_COST * MAX_BLANK_AFTER > max_record_bytes:
+        return None
+    # A marker glued to the end of a line (`{...}INPUT:`) ends it with ":": when only the marker lines
+    # do, nothing is glued; else each marker must be on its own line once (more: maybe glued).
+    if text.count(":\n", start, end) != _MARKER_LINES[found.group("stderr") is not None]:
+        for marker in _GLUE_MARKERS:
+            if text.count(marker, start, end) != 1:
+                return None
+    if "".join(_CNI_LINE.findall(found.group("env"))) != found.group("params"):
+        return None
+    return found
+
+
+def _next_record(text: str, pos: int, max_record_bytes: int) -> int:
+    """Where the next record the fast path reads starts after `pos`, or -1."""
+    start = _START.search(text, pos + 1)
+    while start is not None:
+        if match_record(text, start.start(), max_record_bytes) is not None:
+            return start.start()
+        start = _START.search(text, start.start() + 1)
+    return -1
+
+
+class CleanText(str):
+    """Lines of a log that decoded as UTF-8 with nothing the line reader notes
+    (no NUL, CR or other line breaks): the fast path may read them."""
+
+    __slots__ = ()
+
+
+def scan(items: Iterable[str], max_record_bytes: int) -> Iterator[str | Prebuilt]:
+    """Lines for the grammar path, with the records the fast path read in
+    their place (`items`: lines, and CleanText blocks of whole lines)."""
+    buffer, pos, line = "", 0, 1  # `line`: the line number at `pos`
+    hold = max(max_record_bytes, 1 << 20)  # text kept while waiting for a record's end
+    for item in items:
+        if type(item) is CleanText:
+            buffer = buffer[pos:] + item if pos < len(buffer) else str(item)
+            pos = 0
+            pos, line = yield from _read(buffer, pos, line, max_record_bytes, hold, final=False)
+            continue
+        if pos < len(buffer):  # a damaged line: what was held goes to the grammar path first
+            line = yield from _lines(buffer[pos:], line)
+        buffer, pos = "", 0
+        yield item
+        line += 1
+    yield from _read(buffer, pos, line, max_record_bytes, hold, final=True)
+
+
+def _read(text: str, pos: int, line: int, max_record_bytes: int, hold: int, *, final: bool) -> Iterator[str | Prebuilt]:
+    size = len(text)
+    while pos < size:
+        found = match_record(text, pos, max_record_bytes)
+        if found is not None:
+            end = found.end()
+            next_line = line + text.count("\n", pos, end)
+            blank = len(found.group()) - len(found.group().rstrip("\n")) - 1  # newlines after the separator
+            yield Prebuilt(found, line, next_line - 1 - blank, next_line)
+            pos, line = end, next_line
+            continue
+        upto = _next_record(text, pos, max_record_bytes)
+        if upto < 0:
+            if not final and size - pos <= hold:
+                break  # maybe a record whose end is in the next block
+            upto = size
+        line = yield from _lines(text[pos:upto], line)
+        pos = upto
+    return pos, line
+
+
+def _lines(text: str, line: int) -> Iterator[str]:
+    lines = text.splitlines(keepends=True)  # CleanText has no line break but "\n"
+    yield from lines
+    return line + len(lines)
+
+
+def build(prebuilt: Prebuilt, *, file: str, plugin: str | None, index: int) -> Record:
+    """The record of a fast-path match, as the grammar path builds it."""
+    found: re.Match[str] = prebuilt.match  # type: ignore[assignment]
+    first = prebuilt.line
+    params, env, stdin, stdout = found.group("params", "env", "input", "output")
+    params_lines, env_lines = params.count("\n"), env.count("\n")
+    input_line = first + 5 + params_lines + env_lines
+    output_header = input_line + stdin.count("\n")
+    problems: list[Problem] = []
+    started, started_at = read_date(found.group("date"), "", first, problems)
+    outcome = Outcome()
+    stderr = found.group("stderr")
+    if stderr is not None:
+        exit_line = output_header + 2 + stdout.count("\n") + stderr.count("\n")
+        outcome = read_outcome(
+            stderr,
+            (found.group("exit"), exit_line),
+            (found.group("invocation"), exit_line + 1),
+            (found.group("monotonic"), exit_line + 2),
+            (found.group("wall"), exit_line + 3),
+            problems,
+        )
+    returned, returned_at = read_date(found.group("returned"), RETURNED_PREFIX, prebuilt.end_line - 1, problems)
+    input_body = Body.decode(echoed_body(stdin), input_line)
+    output_body = Body.decode(echoed_body(stdout), output_header + 1) if stdout else Body("", output_header + 1)
+    for body, label in ((input_body, "INPUT"), (output_body, "OUTPUT")):
+        if body.duplicates:
+            problems.extend(body.problems(label))
+    return Record(
+        file=file,
+        plugin=plugin,
+        index=index,
+        line=first,
+        end_line=prebuilt.end_line,
+        started=started,
+        returned=returned,
+        started_at=started_at,
+        returned_at=returned_at,
+        params=Variables.from_text(params) if params else Variables(),
+        env=Variables.from_text(env) if env else Variables(),
+        input=input_body,
+        output=output_body,
+        complete=True,
+        tty=False,
+        problems=tuple(problems),
+        params_line=first + 3 if params else None,
+        env_line=first + 4 + params_lines if env else None,
+        exit_code=outcome.exit_code,
+        stderr=outcome.stderr,
+        duration_ms=outcome.duration_ms,
+        invocation=outcome.invocation,
+        wall_start=outcome.wall_start,
+    )

@@ -1,0 +1,70 @@
+"""The fast path (cnilint.parse.fast) reads exactly what the grammar path reads.
+
+Every record it takes is one the lark grammar accepts, and every log gives the
+same records, problems and regions with and without it: on every fixture, on
+mutated real captures, whatever the block size cuts through.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, REAL
+from hypothesis import given, settings
+from lark import Token
+from test_fuzz import FUZZ, mutated_logs
+
+from cnilint.parse import fast, parse, source
+from cnilint.parse.framer import _parser
+from cnilint.parse.lexer import Prebuilt
+
+NOT_LOGS = {".json", ".md", ".toml", ".yaml", ".yml", ".html", ".py", ".csv", ".sarif", ".xml", ".txt", ".jsonl"}
+LOGS = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix not in NOT_LOGS)
+
+
+def _read(data: Path | bytes, **options: object) -> tuple[list, list, list]:
+    reader = parse(io.BytesIO(data) if isinstance(data, bytes) else data, plugin="bridge", **options)  # type: ignore[arg-type]
+    return list(reader), reader.problems, reader.regions
+
+
+def _same_both_ways(data: Path | bytes, **options: object) -> None:
+    fast_read = _read(data, **options)
+    grammar_read = _read(data, fast_path=False, **options)
+    assert fast_read == grammar_read
+
+
+@pytest.mark.parametrize("log", LOGS, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_every_fixture_reads_the_same_with_and_without_the_fast_path(log: Path) -> None:
+    _same_both_ways(log)
+
+
+def test_the_fast_path_reads_the_well_formed_records_of_real_captures() -> None:
+    data = (REAL / "02b-bridge-1.0.0" / "bridge").read_text()
+    items = list(fast.scan([fast.CleanText(data)], 16 << 20))
+    prebuilt = [item for item in items if type(item) is Prebuilt]
+    assert len(prebuilt) == len(list(parse(REAL / "02b-bridge-1.0.0" / "bridge")))
+    assert not [item for item in items if type(item) is str and item.strip()]  # nothing left for the grammar
+
+
+def test_records_cut_by_any_block_boundary_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    log = REAL / "07-errors" / "bridge"
+    expected = _read(log, fast_path=False)
+    for size in (64, 1000, 4093):
+        monkeypatch.setattr(source, "BLOCK_SIZE", size)
+        assert _read(log, max_record_bytes=16 << 20) == expected, size
+
+
+@pytest.mark.parametrize("shape", fast.SHAPES, ids=("classic", "cnilint"))
+def test_the_shapes_the_fast_path_reads_are_records_of_the_grammar(shape: tuple[str, ...]) -> None:
+    interactive = _parser().parse_interactive()
+    for line, kind in enumerate(shape, start=1):
+        interactive.feed_token(Token(kind, "x", line=line, end_line=line))
+    interactive.feed_eof()  # raises if the grammar does not accept the shape
+
+
+@settings(FUZZ, max_examples=200)
+@given(mutated_logs())
+def test_mutated_logs_read_the_same_with_and_without_the_fast_path(data: bytes) -> None:
+    _same_both_ways(data)
