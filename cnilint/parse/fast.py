@@ -44,7 +44,7 @@ RECORD = re.compile(
     + r"(?P<monotonic>Monotonic:[^\n]*)\n(?P<wall>Wall clock:[^\n]*)\n)?"
     + r"(?P<returned>Returned at:[^\n]*)\n"
     + _SEPARATOR
-    + rf"\n{{0,{MAX_BLANK_AFTER}}}"
+    + rf"(?P<blank>\n{{0,{MAX_BLANK_AFTER}}})"
 )
 # Where a record may start: a line, a separator, `CNI params:`.
 _START = re.compile(r"^[^\n={\[][^\n]*\n={20,}\nCNI params:\n", re.MULTILINE)
@@ -129,7 +129,7 @@ def _read(text: str, pos: int, line: int, max_record_bytes: int, hold: int, *, f
         if found is not None:
             end = found.end()
             next_line = line + text.count("\n", pos, end)
-            blank = len(found.group()) - len(found.group().rstrip("\n")) - 1  # newlines after the separator
+            blank = end - found.start("blank")  # blank lines after the closing separator
             yield Prebuilt(found, line, next_line - 1 - blank, next_line)
             pos, line = end, next_line
             continue

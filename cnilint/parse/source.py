@@ -31,8 +31,9 @@ from cnilint.parse.records import BAD_UTF8, CUT_STREAM, LONG_LINE, MORE_DAMAGE, 
 ENCODING = "utf-8"
 BLOCK_SIZE = 1 << 20  # bytes read at a time for the fast path
 # What makes a block go line by line: bytes the line reader notes (NUL), and
-# every line break but LF (str.splitlines and the lexer would see other lines).
-_UNCLEAN = re.compile("[\x00\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# every line break but LF (str.splitlines and the lexer would see other lines),
+# as UTF-8 (bytes.__contains__ is a memchr/memmem: far faster than a regex here).
+_UNCLEAN = tuple(char.encode() for char in "\x00\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 DEFAULT_MAX_RECORD_BYTES = DEFAULT_MAX_BYTES
 MAX_NOTED_LINES = 100  # damaged lines noted one by one per log; the rest are counted
 KEPT_OF_LONG_LINE = 4096  # bytes kept of a line over the limit: enough to classify it
@@ -202,7 +203,7 @@ class LineSource:
             text = block.decode(ENCODING)
         except UnicodeDecodeError:
             text = None
-        if text is not None and _UNCLEAN.search(text) is None:
+        if text is not None and not any(mark in block for mark in _UNCLEAN):
             yield CleanText(text)
             return lineno + text.count("\n") + (0 if text.endswith("\n") else 1)
         for raw in _split_lines(block):
