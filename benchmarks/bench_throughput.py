@@ -13,7 +13,10 @@ fresh child process (peak RSS read by a small parent, as bench_memory.py does):
   (b) `cnilint records`: sum(1 for _ in cnilint.parse(path)) over every file;
   (c) `cnilint check`, every rule: run_checks over all logs together, as the CLI.
 
-    python benchmarks/bench_throughput.py [--mb 200]
+With --jobs N (N > 1), (c) is also measured as `cnilint check --jobs N` runs it
+(check_paths with N worker processes; peak RSS is then the largest process's).
+
+    python benchmarks/bench_throughput.py [--mb 200] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -154,13 +157,23 @@ def check(paths: list[Path]) -> int:
     return checked.summary.records
 
 
+def check_jobs(paths: list[Path], jobs: int) -> int:
+    from cnilint.checker import check_paths
+    from cnilint.options import Options
+
+    return check_paths([str(path) for path in paths], Options(), jobs=jobs).data.summary.records
+
+
 WORK = {"reference": reference, "records": records, "check": check}
 
 
 def child(kind: str, folder: Path) -> None:
     paths = sorted(folder.iterdir())
     start = time.perf_counter()
-    count = WORK[kind](paths)
+    if kind.startswith("check-jobs-"):
+        count = check_jobs(paths, int(kind.removeprefix("check-jobs-")))
+    else:
+        count = WORK[kind](paths)
     print(count, time.perf_counter() - start)
 
 
@@ -180,6 +193,7 @@ def measure(kind: str, folder: Path) -> tuple[int, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=200.0)
+    parser.add_argument("--jobs", type=int, default=1, help="also measure (c) with N worker processes")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -192,6 +206,8 @@ def main() -> None:
         print(f"logs: {len(paths)} files ({', '.join(p.name for p in paths)}), {size:.1f} MB", flush=True)
         speed = {}
         labels = {"reference": "(a) reference reader", "records": "(b) cnilint records", "check": "(c) cnilint check"}
+        if args.jobs > 1:
+            labels[f"check-jobs-{args.jobs}"] = f"(c) check --jobs {args.jobs}"
         for kind, label in labels.items():
             count, seconds, rss = measure(kind, folder)
             speed[kind] = size / seconds
@@ -202,6 +218,10 @@ def main() -> None:
             )
         ratio_b, ratio_c = speed["records"] / speed["reference"], speed["check"] / speed["reference"]
         print(f"ratios: b/a = {ratio_b:.3f}, c/a = {ratio_c:.3f}")
+        if args.jobs > 1:
+            parallel = speed[f"check-jobs-{args.jobs}"]
+            ratio_j, speed_up = parallel / speed["reference"], parallel / speed["check"]
+            print(f"--jobs {args.jobs}: c/a = {ratio_j:.3f}, speed-up over (c) {speed_up:.2f}x")
 
 
 if __name__ == "__main__":

@@ -7,34 +7,34 @@ Exit codes (as ruff): 0 no finding at or above --fail-on, 1 there is one,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rich.console import Console
 
 from cnilint import __version__, baseline
+from cnilint.capture import command as capture_command
 from cnilint.catalogue import SEVERITIES, catalogue
-from cnilint.checker import run_checks
+from cnilint.checker import check_paths
 from cnilint.correlate.conflist import ConflistError, load_conflists
-from cnilint.engine import Engine
 from cnilint.inputs import DEFAULT_MAX_RECORD_BYTES, InputError, LogInput, byte_size, expand
 from cnilint.options import Options, OptionsError, load_options, split_codes
+from cnilint.parallel import OrderedLogs, WorkerError, WorkerPool, resolve_jobs
 from cnilint.parse import LogReader, Problem, Record
-from cnilint.parse.source import read_lines
 from cnilint.profiles import PROFILES
+from cnilint.progress import RunProgress, progress_wanted
 from cnilint.redact import Redactor
 from cnilint.reports import FORMATS, rules_report
 from cnilint.reports import records as records_report
-from cnilint.reports.data import ReportData, report_data
-from cnilint.rules import checked_rule_ids
+from cnilint.reports.data import ReportData
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
-SUBCOMMANDS = ("check", "records", "timeline", "rules", "rule")
+SUBCOMMANDS = ("check", "records", "timeline", "rules", "rule", "capture")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +54,27 @@ def _paths_argument(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-redact", action="store_true", help="show secret-looking values (tokens, keys, passwords) as logged"
+    )
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of processes (0: one per core), got {text!r}")
+    return jobs
+
+
+def _jobs_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=1,
+        metavar="N",
+        help="read and check the logs on N processes (0: one per core; default: 1); same output",
     )
 
 
@@ -90,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="network configuration list (repeatable, or a folder like /etc/cni/net.d) for the LIST rules",
     )
+    _jobs_argument(check)
 
     records = sub.add_parser("records", help="print every invocation found in the logs")
     _paths_argument(records)
@@ -98,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("jsonl", "table", "csv"),
         help="jsonl (default when stdout is not a terminal), table (default in a terminal) or csv",
     )
+    _jobs_argument(records)
 
     timeline = sub.add_parser("timeline", help="per attachment, its ADD/CHECK/DEL operations in time order")
     _paths_argument(timeline)
@@ -110,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     rule = sub.add_parser("rule", help="explain one rule")
     rule.add_argument("rule_id", metavar="ID")
     rule.add_argument("--format", choices=("text", "json"), default="text")
+    capture_command.add_parser(sub)
     return parser
 
 
@@ -138,10 +162,6 @@ class _Run:
             self.readers.append(reader)
             yield reader
 
-    def records(self, paths: Sequence[str], plugin: str | None) -> Iterator[Record]:
-        for reader in self.logs(paths, plugin):
-            yield from self.read(reader)
-
     def read(self, reader: LogReader) -> Iterator[Record]:
         try:
             yield from reader
@@ -164,21 +184,38 @@ def run_records(args: argparse.Namespace, out: Console, err: Console) -> int:
     except OptionsError as exc:
         err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
-    run = _Run(max_record_bytes=args.max_record_bytes)
     fmt = args.format or ("table" if out.is_terminal else "jsonl")
-    records = (redactor.record(record) for record in run.records(args.paths, args.plugin))
-    if fmt == "jsonl":
-        records_report.write_jsonl(records, out.file)
-    elif fmt == "csv":
-        records_report.write_csv(records, out.file)
-    else:
-        records_report.write_table(records, out)
+    jobs = resolve_jobs(args.jobs)
+    # A live bar beside records printed to the same terminal would garble them.
+    shown = progress_wanted(err) and not out.is_terminal
+    with contextlib.ExitStack() as stack:
+        # Workers read the files ahead (--jobs); the records still come out file by file.
+        pool = stack.enter_context(WorkerPool(jobs, None, args.max_record_bytes)) if jobs > 1 else None
+        logs = OrderedLogs(args.paths, args.plugin, args.max_record_bytes, pool)
+        progress = stack.enter_context(RunProgress(err, logs.total_bytes, enabled=shown, description="reading"))
+        records = (redactor.record(record) for record in _counted(logs, progress))
+        if fmt == "jsonl":
+            records_report.write_jsonl(records, out.file)
+        elif fmt == "csv":
+            records_report.write_csv(records, out.file)
+        else:
+            records_report.write_table(records, out)
     out.file.flush()
-    for reader in run.readers:
+    for reader in logs.readers:
         for problem in reader.problems:
             err.print(_problem_line(reader.file, problem), markup=False, highlight=False, soft_wrap=True)
+    run = _Run(io_errors=logs.io_errors)
     run.report_io_errors(err)
     return EXIT_USAGE if run.io_errors else EXIT_OK
+
+
+def _counted(logs: OrderedLogs, progress: RunProgress) -> Iterator[Record]:
+    for log in logs.opened():
+        progress.add_log(log)
+        for record in logs.read(log):
+            progress.advance()
+            yield record
+        progress.log_done(log)
 
 
 def run_timeline(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -206,21 +243,6 @@ def run_timeline(args: argparse.Namespace, out: Console, err: Console) -> int:
             err.print(_problem_line(reader.file, problem), markup=False, highlight=False, soft_wrap=True)
     run.report_io_errors(err)
     return EXIT_USAGE if run.io_errors else EXIT_OK
-
-
-def _read_lines(path: str, wanted: set[int]) -> dict[int, str]:
-    """The log lines shown around findings (one more pass over the file, read
-    as the parser reads it: decompressed and decoded line by line)."""
-    if not wanted or not Path(path).is_file():
-        return {}
-    return read_lines(path, wanted)
-
-
-def _observed(redactor: Redactor, records: Iterable[Record]) -> Iterator[Record]:
-    """Records unchanged, while the redactor learns their secret values."""
-    for record in records:
-        redactor.observe(record.env)
-        yield record
 
 
 def _redactor(args: argparse.Namespace) -> Redactor:
@@ -266,15 +288,18 @@ def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
     keep_records = bool(args.records_csv) or any(FORMATS[fmt].needs_records for fmt, _ in targets)
-    engine = Engine(options)
-    run = _Run(max_record_bytes=args.max_record_bytes)
-    readers = list(run.logs(args.paths, args.plugin))
-    redactor = Redactor(enabled=options.redact, extra_names=options.redact_names)
-    logs = [(reader, _observed(redactor, run.read(reader))) for reader in readers]
-    checked = run_checks(logs, engine, conflists, keep_records)
-    checked.summary.rules_checked = sum(1 for rule_id in checked_rule_ids() if options.enabled(rule_id))
-    # The records keep their values; what is written (reports, baseline hints) does not.
-    data = redactor.report(report_data(checked, readers, options, _read_lines))
+    checked = check_paths(
+        args.paths,
+        options,
+        conflists,
+        plugin=args.plugin,
+        keep_records=keep_records,
+        max_record_bytes=args.max_record_bytes,
+        jobs=resolve_jobs(args.jobs),
+        console=err,
+    )
+    run = _Run(io_errors=checked.io_errors)
+    data = checked.data
     if args.write_baseline and not run.io_errors:  # never a baseline of logs partly read
         try:
             baseline.save(data.findings, args.write_baseline)
@@ -357,10 +382,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_rules(args, out)
         if args.command == "rule":
             return run_rule(args, out, err)
+        if args.command == "capture":
+            return capture_command.run(args, out, err)
         return run_check(args, out, err)
     except KeyboardInterrupt:
         err.print("cnilint: interrupted")
         return 130
+    except WorkerError as exc:  # --jobs: a worker process died or met a cnilint bug
+        err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_USAGE
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python from
         # complaining again when it flushes stdout at exit.
