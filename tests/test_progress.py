@@ -84,3 +84,15 @@ def test_the_cli_shows_the_bar_on_a_terminal_and_erases_it(capsys, monkeypatch) 
     assert code == 1 and captured.out.startswith("{")
     assert "checking" in captured.err and "records" in captured.err
     assert captured.err.endswith("\x1b[1A\x1b[2K")  # erased at the end: up a line, clear it (transient)
+
+
+def test_a_reader_counts_the_bytes_of_its_file_up_to_its_size() -> None:
+    from conftest import REAL
+
+    from cnilint.parse import parse
+
+    log = REAL / "07-errors" / "bridge"
+    reader = parse(log)
+    assert reader.bytes_read == 0
+    records = list(reader)
+    assert records and reader.bytes_read == log.stat().st_size

@@ -19,7 +19,7 @@ them (recovery searches, which is slow on large hostile regions).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -427,6 +427,12 @@ class LogReader(Iterator[Record]):
         self._skipped = 0  # records over the size limit
         self._tap = _LineTap(lines, max_record_bytes)
         self._records = self._read(self._tap)
+        self.position: Callable[[], int | None] | None = None  # set by cnilint.parse.source
+
+    @property
+    def bytes_read(self) -> int | None:
+        """Bytes of the stored file read so far (for progress), or None for a stream."""
+        return self.position() if self.position is not None else None
 
     def __next__(self) -> Record:
         return next(self._records)

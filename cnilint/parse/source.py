@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import contextlib
 import gzip
 import io
 import lzma
@@ -133,12 +134,22 @@ class LineSource:
         self._text = text
         self._newline: str | bytes = "\n" if text else b"\n"
         self.lines = 0  # lines read so far
+        self.tell: Callable[[], int] | None = None  # bytes of the stored file read so far, when known
+        self._told = 0
         self._finished = False
         self._noted = 0
         self._unnoted: list[int] = []  # [first line, count] of damaged lines past MAX_NOTED_LINES
 
     def __iter__(self) -> Iterator[str]:
         return self._text_lines() if self._text else self._binary_lines()
+
+    def bytes_read(self) -> int | None:
+        """Bytes of the stored file read so far, or None for a stream."""
+        if self.tell is None:
+            return None
+        with contextlib.suppress(ValueError, OSError):  # closed: the last position stands
+            self._told = self.tell()
+        return self._told
 
     def blocks(self) -> Iterator[str]:
         """The log as CleanText blocks of whole lines where a block decodes
@@ -305,6 +316,7 @@ class LineSource:
         if self._finished:  # the block reader handed over to the line reader, which finished
             return
         self._finished = True
+        self.bytes_read()  # the last position, before the file closes
         self.lines = lines
         self._close()
         if self._unnoted:
@@ -338,7 +350,10 @@ def _is_binary(stream: IO[str] | IO[bytes]) -> bool:
 
 def _binary_lines(raw: IO[bytes], max_line: int) -> LineSource:
     stream, compressed = decompressed(raw)
-    return LineSource(stream, max_line=max_line, close=_closer(stream, raw), compressed=compressed)
+    source = LineSource(stream, max_line=max_line, close=_closer(stream, raw), compressed=compressed)
+    if raw.seekable():
+        source.tell = raw.tell  # bytes of the file read so far (compressed ones for a compressed log)
+    return source
 
 
 def _path_lines(path: str | os.PathLike[str], max_line: int) -> LineSource:
@@ -384,7 +399,9 @@ def parse(
         if not isinstance(file, str):
             file = "<stdin>"
     items = scan(lines.blocks(), max_record_bytes) if fast_path else iter(lines)
-    return LogReader(items, file=file, plugin=plugin, notes=lines.notes, max_record_bytes=max_record_bytes)
+    reader = LogReader(items, file=file, plugin=plugin, notes=lines.notes, max_record_bytes=max_record_bytes)
+    reader.position = lines.bytes_read
+    return reader
 
 
 def read_lines(
