@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,13 +62,26 @@ class Finding:
 _VOLATILE_KEYS = frozenset({"prevResult", "runtimeConfig", "args", "cni.dev/valid-attachments", "cni.dev/attachments"})
 
 
+def config_text(config: Any) -> str:
+    """The part of a configuration a fingerprint hashes, as JSON text: less its
+    runtime-generated keys (null when INPUT is not an object)."""
+    stable = {k: v for k, v in config.items() if k not in _VOLATILE_KEYS} if isinstance(config, dict) else None
+    return json.dumps(stable, sort_keys=True, default=str)
+
+
 def fingerprint(rule: str, path: str, plugin: str | None, command: str | None, config: Any, version: str) -> str:
     """What identifies a finding when the log is captured again: the rule, where in
     the document, and the record's plugin, command, version and configuration
     (less its runtime-generated keys); never line numbers, container IDs or times."""
-    import hashlib
-    import json
+    return fingerprint_from(rule, path, plugin, command, version, config_text(config))
 
-    stable = {k: v for k, v in config.items() if k not in _VOLATILE_KEYS} if isinstance(config, dict) else None
-    text = json.dumps([rule, path, plugin, command, version, stable], sort_keys=True, default=str)
+
+def fingerprint_from(
+    rule: str, path: str, plugin: str | None, command: str | None, version: str, configuration: str
+) -> str:
+    """`fingerprint` with the configuration already as `config_text` (worked
+    out once per record, not once per finding). The hashed text is
+    json.dumps([rule, path, plugin, command, version, stable], sort_keys=True)."""
+    head = json.dumps([rule, path, plugin, command, version])
+    text = f"{head[:-1]}, {configuration}]"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]

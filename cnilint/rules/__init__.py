@@ -4,24 +4,33 @@ A rule yields `Violation`s: a one-line message naming the offending value and
 where it is (an env variable, or a JSON path in INPUT or OUTPUT). The engine
 turns them into findings with the catalogue's severity and link.
 
-    @rule("ENV001")
-    def command_is_set(facts: Facts) -> Iterator[Violation]:
-        if not facts.variable("CNI_COMMAND"):
-            yield in_env("CNI_COMMAND", "CNI_COMMAND is absent or empty")
+    @rule("DEL002", needs=FAILED)
+    def del_succeeds(facts: Facts) -> Iterator[Violation]:
+        if facts.failed:
+            yield in_output(("code",), f"DEL failed with {failure_text(facts)}")
 
 Rules the tool cannot check yet are declared with `planned(ID, reason)`.
 Several rules can share one check (the JSON Schema validation of a document
 owns many rule IDs): such a check is registered with `register_check`.
+
+What a registration tells the engine (cnilint.engine), for speed; each claim
+is tested on every record of the fixture logs (tests/test_engine_plans.py):
+`needs` the record conditions without which the check cannot report (its own
+early returns), so it is not called on other records; `input_only` it reads
+only INPUT, the command and the plugin, so its violations are kept by INPUT's
+text; `reads_prev_result=False` not even INPUT.prevResult's value.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from cnilint.catalogue import catalogue
-from cnilint.facts import Facts
+from cnilint.facts import BAD_INPUT, CONFIG, DELEGATED, INPUT, INPUT_JSON, PREV_RESULT, UPPER, Facts
 
 JsonPath = tuple[str | int, ...]
 
@@ -64,11 +73,32 @@ CheckFunction = Callable[[Facts], Iterable[tuple[str, Violation]]]
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One function that may report under several rule IDs."""
+    """One function that may report under several rule IDs.
+
+    `run` yields (rule ID, violation). A check of one rule also keeps its
+    function, which yields bare violations (`function`, `rule_id`): the engine
+    calls it directly, without a wrapper per call. `needs` are the record
+    conditions (cnilint.facts: CONFIG, ERROR, ...) without which the check
+    cannot report; the engine does not call it on records that lack one.
+    `input_only`: what it reports depends only on INPUT's text, the command
+    and the plugin, so the engine may reuse its violations for every record
+    that repeats them (a node sends the same configuration on every call).
+    `reads_prev_result` False: nor does it depend on INPUT.prevResult's value
+    (only on whether it is present and not null), so its violations also hold
+    for records whose INPUT differs only there (CHECK and DEL of each container)."""
 
     name: str
     rule_ids: frozenset[str]
     run: CheckFunction
+    needs: int = 0
+    function: RuleFunction | None = None
+    rule_id: str | None = None
+    input_only: bool = False
+    reads_prev_result: bool = True
+
+
+# The conditions worked out from INPUT, the command and the plugin alone.
+INPUT_CONDITIONS = INPUT | INPUT_JSON | BAD_INPUT | CONFIG | PREV_RESULT | DELEGATED | UPPER
 
 
 CHECKS: list[Check] = []
@@ -80,8 +110,20 @@ def _known(rule_id: str) -> None:
         raise KeyError(f"{rule_id} is not in the rules catalogue")
 
 
-def rule(rule_id: str) -> Callable[[RuleFunction], RuleFunction]:
-    """Register a function as the check of one catalogue rule."""
+def _input_only_needs(name: str, needs: int, input_only: bool, reads_prev_result: bool) -> None:
+    if input_only and needs & ~INPUT_CONDITIONS:
+        raise ValueError(f"{name}: a check of INPUT alone cannot need conditions of OUTPUT")
+    if not reads_prev_result and not input_only:
+        raise ValueError(f"{name}: reads_prev_result=False is for input_only checks")
+
+
+def rule(
+    rule_id: str, needs: int = 0, input_only: bool = False, reads_prev_result: bool = True
+) -> Callable[[RuleFunction], RuleFunction]:
+    """Register a function as the check of one catalogue rule; `needs`: the
+    record conditions it cannot report without (its own early returns);
+    `input_only`: it reads only INPUT, the command and the plugin, and
+    `reads_prev_result` False: not INPUT.prevResult's value (see Check)."""
     _known(rule_id)
 
     def register(function: RuleFunction) -> RuleFunction:
@@ -89,17 +131,63 @@ def rule(rule_id: str) -> Callable[[RuleFunction], RuleFunction]:
             for violation in function(facts):
                 yield rule_id, violation
 
-        CHECKS.append(Check(function.__name__, frozenset({rule_id}), run))
+        _input_only_needs(function.__name__, needs, input_only, reads_prev_result)
+        check = Check(
+            function.__name__, frozenset({rule_id}), run, needs, function, rule_id, input_only, reads_prev_result
+        )
+        CHECKS.append(check)
         return function
 
     return register
 
 
-def register_check(name: str, rule_ids: Iterable[str], run: CheckFunction) -> None:
+def register_check(
+    name: str,
+    rule_ids: Iterable[str],
+    run: CheckFunction,
+    needs: int = 0,
+    input_only: bool = False,
+    reads_prev_result: bool = True,
+) -> None:
     ids = frozenset(rule_ids)
     for rule_id in ids:
         _known(rule_id)
-    CHECKS.append(Check(name, ids, run))
+    _input_only_needs(name, needs, input_only, reads_prev_result)
+    CHECKS.append(Check(name, ids, run, needs, input_only=input_only, reads_prev_result=reads_prev_result))
+
+
+class TextMemo:
+    """A bounded LRU of values worked out from documents' text, keyed by that
+    text (never by a record's identity: equal texts decode to equal values)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[Any, Any] = OrderedDict()
+        _TEXT_MEMOS.add(self)
+
+    def get(self, key: Any) -> Any:
+        found = self.entries.get(key)
+        if found is not None:
+            self.entries.move_to_end(key)
+        return found
+
+    def put(self, key: Any, value: Any) -> Any:
+        self.entries[key] = value
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+_TEXT_MEMOS: weakref.WeakSet[TextMemo] = weakref.WeakSet()
+
+
+def clear_text_memos() -> None:
+    """Empty every TextMemo (benchmarks measure a cold start)."""
+    for memo in list(_TEXT_MEMOS):
+        memo.clear()
 
 
 @dataclass(frozen=True, eq=False)

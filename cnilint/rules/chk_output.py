@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cnilint.facts import Facts
+from cnilint.facts import OUTPUT, OUTPUT_LOGGED, Facts
 from cnilint.rules import Violation, in_output, rule, show
 
 INCOMPATIBLE_VERSION = 1
@@ -27,7 +27,7 @@ def _is_code(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@rule("CHK001")
+@rule("CHK001", needs=OUTPUT)
 def check_prints_nothing_or_an_error(facts: Facts) -> Iterator[Violation]:
     # 0.4.0: CHECK's result is nothing on success, or an error.
     printed = printed_non_error(facts)
@@ -35,7 +35,7 @@ def check_prints_nothing_or_an_error(facts: Facts) -> Iterator[Violation]:
         yield in_output((), f"CHECK printed {printed}; it must print nothing or an error object")
 
 
-@rule("CHK002")
+@rule("CHK002", needs=OUTPUT_LOGGED)
 def check_below_040_fails(facts: Facts) -> Iterator[Violation]:
     # CHECK exists from 0.4.0; libcni's skel refuses an older config with code 1.
     version = facts.version_label

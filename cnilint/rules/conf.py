@@ -14,12 +14,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from cnilint.facts import Facts
+from cnilint.facts import BAD_INPUT, CONFIG, INPUT_JSON, PREV_RESULT, UPPER, Facts
 from cnilint.parse import Body
 from cnilint.parse.jsonpos import value_positions
 from cnilint.rules import JsonPath, Violation, in_input, register_check, rule, show
 from cnilint.rules.addresses import parse_cidr, parse_ip, parse_mac
-from cnilint.rules.schema import owned_rules, schema_violations
+from cnilint.rules.schema import document_violations, owned_rules
 from cnilint.versions import RELEASED, parse_version, result_family
 
 SCHEMA = "netconf.json"
@@ -45,10 +45,12 @@ def _netconf_shapes(facts: Facts) -> Iterator[tuple[str, Violation]]:
     INPUT fails the root (CONF001), the rest only when INPUT is an object."""
     body = facts.record.input
     if body is not None and body.is_json:
-        yield from schema_violations(SCHEMA, body.value, "input")
+        yield from document_violations(SCHEMA, body.raw, body.value, "input")
 
 
-register_check("netconf_shapes", owned_rules(SCHEMA), _netconf_shapes)
+register_check(
+    "netconf_shapes", owned_rules(SCHEMA), _netconf_shapes, needs=INPUT_JSON, input_only=True, reads_prev_result=False
+)
 
 
 # ---------------------------------------------------------------- CONF001
@@ -68,7 +70,7 @@ def _path_before(body: Body, line: int, column: int) -> JsonPath:
     return best[1]
 
 
-@rule("CONF001")
+@rule("CONF001", needs=BAD_INPUT)
 def input_is_one_json_object(facts: Facts) -> Iterator[Violation]:
     # The SPEC passes the configuration as JSON on stdin; skel answers code 6
     # when it does not decode. A non-object INPUT is the schema's root (above).
@@ -92,7 +94,7 @@ def input_is_one_json_object(facts: Facts) -> Iterator[Violation]:
 # ---------------------------------------------------------------- cniVersion
 
 
-@rule("CONF003")
+@rule("CONF003", needs=CONFIG, input_only=True, reads_prev_result=False)
 def cni_version_is_semver(facts: Facts) -> Iterator[Violation]:
     config = facts.config
     if config is None or "cniVersion" not in config:
@@ -106,7 +108,7 @@ def cni_version_is_semver(facts: Facts) -> Iterator[Violation]:
         yield in_input(("cniVersion",), f"cniVersion {show(declared)} is not MAJOR.MINOR.PATCH (SemVer 2.0)")
 
 
-@rule("CONF004")
+@rule("CONF004", needs=CONFIG, input_only=True, reads_prev_result=False)
 def cni_version_is_released(facts: Facts) -> Iterator[Violation]:
     # Only well-formed versions: a malformed one is CONF003's.
     declared = facts.declared_version
@@ -125,7 +127,7 @@ def cni_version_is_released(facts: Facts) -> Iterator[Violation]:
 # ---------------------------------------------------------------- name, type
 
 
-@rule("CONF006")
+@rule("CONF006", needs=CONFIG, input_only=True, reads_prev_result=False)
 def network_name_syntax(facts: Facts) -> Iterator[Violation]:
     name = facts.config.get("name") if facts.config is not None else None
     # A missing, empty or non-string name is CONF005's.
@@ -136,7 +138,7 @@ def network_name_syntax(facts: Facts) -> Iterator[Violation]:
         )
 
 
-@rule("CONF009")
+@rule("CONF009", needs=CONFIG, input_only=True, reads_prev_result=False)
 def type_names_the_logging_plugin(facts: Facts) -> Iterator[Violation]:
     # The plugin that logged the record is INPUT.type, or its IPAM type for a
     # delegated call; anything else (a wrapper installed under another name, a
@@ -173,7 +175,7 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@rule("CONF011")
+@rule("CONF011", needs=CONFIG, input_only=True, reads_prev_result=False)
 def dns_nameservers_are_addresses(facts: Facts) -> Iterator[Violation]:
     dns = _object(facts.config.get("dns") if facts.config is not None else None)
     for index, server in _items(dns.get("nameservers")):
@@ -208,7 +210,7 @@ def _ip_range_problems(ranges: Any) -> Iterator[Violation]:
                     )
 
 
-@rule("CONF017")
+@rule("CONF017", needs=CONFIG, input_only=True, reads_prev_result=False)
 def capability_argument_syntax(facts: Facts) -> Iterator[Violation]:
     # CONVENTIONS.md's well-known capabilities; their types are the schema's.
     runtime_config = _object(facts.config.get("runtimeConfig") if facts.config is not None else None)
@@ -224,7 +226,7 @@ def capability_argument_syntax(facts: Facts) -> Iterator[Violation]:
         yield in_input(("runtimeConfig", "mac"), f"runtimeConfig.mac {show(mac)} is not a MAC address")
 
 
-@rule("CONF019")
+@rule("CONF019", needs=CONFIG, input_only=True, reads_prev_result=False)
 def args_cni_ips_syntax(facts: Facts) -> Iterator[Violation]:
     args = _object(facts.config.get("args") if facts.config is not None else None)
     for index, address in _items(_object(args.get("cni")).get("ips")):
@@ -235,7 +237,7 @@ def args_cni_ips_syntax(facts: Facts) -> Iterator[Violation]:
 # ---------------------------------------------------------------- capabilities, runtimeConfig
 
 
-@rule("CONF013")
+@rule("CONF013", needs=CONFIG, input_only=True, reads_prev_result=False)
 def capabilities_not_passed(facts: Facts) -> Iterator[Violation]:
     # spec-v1.0.0: the runtime must remove it; spec-v1.1.0: must not be set.
     if facts.config is not None and "capabilities" in facts.config:
@@ -246,7 +248,7 @@ def capabilities_not_passed(facts: Facts) -> Iterator[Violation]:
         )
 
 
-@rule("CONF016")
+@rule("CONF016", needs=CONFIG, input_only=True, reads_prev_result=False)
 def runtime_config_keys_are_enabled_capabilities(facts: Facts) -> Iterator[Violation]:
     # Only decidable when INPUT still carries capabilities (libcni leaves it in);
     # otherwise the conflist is needed (LIST008).
@@ -263,7 +265,7 @@ def runtime_config_keys_are_enabled_capabilities(facts: Facts) -> Iterator[Viola
 # ---------------------------------------------------------------- reserved and list-level keys
 
 
-@rule("CONF020")
+@rule("CONF020", needs=CONFIG, input_only=True, reads_prev_result=False)
 def reserved_cni_dev_keys(facts: Facts) -> Iterator[Violation]:
     for key in facts.config or {}:
         if not key.startswith("cni.dev/"):
@@ -273,7 +275,7 @@ def reserved_cni_dev_keys(facts: Facts) -> Iterator[Violation]:
         yield in_input((key,), f"{show(key)} is a reserved cni.dev/ key the SPEC does not define for {facts.command}")
 
 
-@rule("CONF021")
+@rule("CONF021", needs=CONFIG, input_only=True, reads_prev_result=False)
 def single_plugin_configuration(facts: Facts) -> Iterator[Violation]:
     for key in LIST_ONLY_KEYS:
         if facts.config is not None and key in facts.config:
@@ -290,7 +292,7 @@ def _prev_result(facts: Facts) -> Any:
     return facts.config.get("prevResult") if facts.config is not None else None
 
 
-@rule("CONF023")
+@rule("CONF023", needs=PREV_RESULT, input_only=True)
 def prev_result_speaks_request_version(facts: Facts) -> Iterator[Violation]:
     prev = _prev_result(facts)
     if not isinstance(prev, dict) or "cniVersion" not in prev:
@@ -332,14 +334,14 @@ def _missing_prev_result(facts: Facts) -> str | None:
     return "has prevResult null" if config["prevResult"] is None else None
 
 
-@rule("CONF024")
+@rule("CONF024", needs=CONFIG | UPPER, input_only=True)
 def check_carries_prev_result(facts: Facts) -> Iterator[Violation]:
     missing = _missing_prev_result(facts)
     if missing:
         yield in_input(("prevResult",), f"CHECK INPUT {missing}: the runtime must pass the result of the preceding ADD")
 
 
-@rule("CONF025")
+@rule("CONF025", needs=CONFIG | UPPER, input_only=True)
 def del_carries_prev_result(facts: Facts) -> Iterator[Violation]:
     missing = _missing_prev_result(facts)
     if missing:
@@ -350,7 +352,7 @@ def del_carries_prev_result(facts: Facts) -> Iterator[Violation]:
         )
 
 
-@rule("CONF026")
+@rule("CONF026", needs=PREV_RESULT, input_only=True)
 def prev_result_where_version_defines_none(facts: Facts) -> Iterator[Violation]:
     # The engine runs this on ADD/DEL at 0.1.0-0.3.1 only: chaining starts at
     # 0.3.0 (ADD only) and prevResult on DEL at 0.4.0.
@@ -365,7 +367,7 @@ def prev_result_where_version_defines_none(facts: Facts) -> Iterator[Violation]:
     yield in_input(("prevResult",), f"{facts.command} at cniVersion {facts.version_label} carries prevResult: {why}")
 
 
-@rule("CONF027")
+@rule("CONF027", needs=CONFIG, input_only=True)
 def gc_status_without_attachment_keys(facts: Facts) -> Iterator[Violation]:
     # spec-v1.1.0 inserts runtimeConfig and prevResult for ADD, DEL and CHECK only.
     for key in ("prevResult", "runtimeConfig"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from cnilint.facts import Facts
+from cnilint.facts import FAILED, OUTPUT, SUCCEEDED, Facts
 from cnilint.rules import Violation, in_output, rule, show
 
 TRY_AGAIN_LATER = 11  # well-known code: a transient condition, the runtime should retry
@@ -25,7 +25,7 @@ def failure_text(facts: Facts) -> str:
     return f"non-JSON output {show(output.raw.strip() if output is not None else '')}"
 
 
-@rule("DEL001")
+@rule("DEL001", needs=OUTPUT | SUCCEEDED)
 def successful_del_prints_nothing(facts: Facts) -> Iterator[Violation]:
     # Only ADD and VERSION define a success output; a printed DEL result is discarded.
     # Non-JSON text on DEL is a failure (record model), judged by DEL002 and ERR001.
@@ -35,7 +35,7 @@ def successful_del_prints_nothing(facts: Facts) -> Iterator[Violation]:
     yield in_output((), f"DEL succeeded but printed {show(output.value)}; a successful DEL prints nothing")
 
 
-@rule("DEL002")
+@rule("DEL002", needs=FAILED)
 def del_succeeds(facts: Facts) -> Iterator[Violation]:
     # DEL is best effort: plugins should complete it without error even when
     # resources are already gone; a failed DEL leaks them and blocks cleanup.
@@ -46,7 +46,7 @@ def del_succeeds(facts: Facts) -> Iterator[Violation]:
         yield violation
 
 
-@rule("DEL003")
+@rule("DEL003", needs=FAILED)
 def del_without_netns_or_prev_result_succeeds(facts: Facts) -> Iterator[Violation]:
     # 0.4.0: without CNI_NETNS and/or prevResult a plugin should clean up what it
     # can and succeed; HEAD: tolerate an empty prevResult.

@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from cnilint.facts import EMPTY_COMMANDS, Facts
+from cnilint.facts import CONFIG, EMPTY_COMMANDS, ERROR, OUTPUT, Facts
 from cnilint.rules import JsonPath, Violation, in_output, register_check, rule, show
-from cnilint.rules.schema import owned_rules, schema_violations
+from cnilint.rules.schema import document_violations, owned_rules
 from cnilint.versions import Version
 
 ERROR_SCHEMA = "error.json"
@@ -67,14 +67,15 @@ def defined_codes(version: Version) -> frozenset[int]:
 
 def _error_object_schema(facts: Facts) -> Iterator[tuple[str, Violation]]:
     # Structure of the error object: ERR001 (code and msg present), ERR002-ERR005.
-    if facts.error is not None:
-        yield from schema_violations(ERROR_SCHEMA, facts.error, "output")
+    output = facts.record.output
+    if facts.error is not None and output is not None:
+        yield from document_violations(ERROR_SCHEMA, output.raw, facts.error, "output")
 
 
-register_check("error_object_schema", owned_rules(ERROR_SCHEMA), _error_object_schema)
+register_check("error_object_schema", owned_rules(ERROR_SCHEMA), _error_object_schema, needs=ERROR)
 
 
-@rule("ERR001")
+@rule("ERR001", needs=OUTPUT)
 def error_output_is_an_object(facts: Facts) -> Iterator[Violation]:
     # DEL/CHECK/GC/STATUS print nothing on success, so any other output is an
     # error report, and the SPEC's error report is a JSON object.
@@ -87,7 +88,7 @@ def error_output_is_an_object(facts: Facts) -> Iterator[Violation]:
     yield in_output((), f"{facts.command} printed {shown}, which is not a JSON error object with code and msg")
 
 
-@rule("ERR002")
+@rule("ERR002", needs=ERROR)
 def code_is_not_a_fraction(facts: Facts) -> Iterator[Violation]:
     # JSON Schema counts 7.0 as an integer; libcni's uint decoding does not.
     code = facts.error.get("code") if facts.error is not None else None
@@ -95,7 +96,7 @@ def code_is_not_a_fraction(facts: Facts) -> Iterator[Violation]:
         yield in_output(("code",), f"code {json.dumps(code)} is written as a fraction, not an unsigned integer")
 
 
-@rule("ERR006")
+@rule("ERR006", needs=ERROR)
 def error_version_matches_request(facts: Facts) -> Iterator[Violation]:
     error, requested = facts.error, facts.declared_version
     if error is None or "cniVersion" not in error or not isinstance(requested, str) or not requested:
@@ -107,7 +108,7 @@ def error_version_matches_request(facts: Facts) -> Iterator[Violation]:
         )
 
 
-@rule("ERR007")
+@rule("ERR007", needs=ERROR | CONFIG)
 def reserved_code_is_defined(facts: Facts) -> Iterator[Violation]:
     code = _code(facts)
     # Without a readable INPUT object the request's version is unknown (the
@@ -125,21 +126,21 @@ def reserved_code_is_defined(facts: Facts) -> Iterator[Violation]:
         )
 
 
-@rule("ERR008")
+@rule("ERR008", needs=ERROR)
 def library_only_code(facts: Facts) -> Iterator[Violation]:
     code = _code(facts)
     if code in _LIBCNI_CODES:
         yield in_output(("code",), f"code {code} is {_LIBCNI_CODES[code]}")
 
 
-@rule("ERR009")
+@rule("ERR009", needs=ERROR)
 def status_codes_outside_status(facts: Facts) -> Iterator[Violation]:
     code = _code(facts)
     if code in (50, 51):
         yield in_output(("code",), f"code {code} is defined for STATUS only, but answers {facts.command}")
 
 
-@rule("ERR010")
+@rule("ERR010", needs=ERROR)
 def code_4_names_the_variables(facts: Facts) -> Iterator[Violation]:
     if _code(facts) != 4:
         return
@@ -170,7 +171,7 @@ def _keys_and_values(node: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
             yield from _keys_and_values(value, depth + 1)
 
 
-@rule("ERR011")
+@rule("ERR011", needs=ERROR | CONFIG)
 def code_2_names_field_and_value(facts: Facts) -> Iterator[Violation]:
     if _code(facts) != 2 or facts.config is None:
         return

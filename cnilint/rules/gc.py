@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cnilint.facts import Facts
+from cnilint.facts import CONFIG, OUTPUT, OUTPUT_LOGGED, SUCCEEDED, Facts
 from cnilint.rules import Violation, in_input, in_output, rule, show
 from cnilint.rules.chk_output import printed_non_error
 from cnilint.rules.env import CONTAINER_ID, ifname_problem
@@ -25,14 +25,14 @@ def _attachment_lists(facts: Facts) -> Iterator[tuple[str, list[Any]]]:
             yield key, value
 
 
-@rule("GC001")
+@rule("GC001", needs=OUTPUT)
 def gc_prints_nothing_or_an_error(facts: Facts) -> Iterator[Violation]:
     printed = printed_non_error(facts)
     if printed is not None:
         yield in_output((), f"GC printed {printed}; it must print nothing or an error object")
 
 
-@rule("GC002")
+@rule("GC002", needs=CONFIG, input_only=True, reads_prev_result=False)
 def gc_carries_valid_attachments(facts: Facts) -> Iterator[Violation]:
     config = facts.config
     if config is None:
@@ -45,7 +45,7 @@ def gc_carries_valid_attachments(facts: Facts) -> Iterator[Violation]:
             yield in_input((key,), f"GC INPUT {key} is {show(config[key])}, not a list of attachments")
 
 
-@rule("GC003")
+@rule("GC003", needs=CONFIG, input_only=True, reads_prev_result=False)
 def attachment_entries_are_well_formed(facts: Facts) -> Iterator[Violation]:
     for key, entries in _attachment_lists(facts):
         for index, entry in enumerate(entries):
@@ -85,7 +85,7 @@ def _pairs(entries: list[Any]) -> set[tuple[Any, Any]]:
     }
 
 
-@rule("GC004")
+@rule("GC004", needs=CONFIG, input_only=True, reads_prev_result=False)
 def attachment_keys_agree(facts: Facts) -> Iterator[Violation]:
     lists = dict(_attachment_lists(facts))
     if len(lists) < 2:
@@ -108,7 +108,7 @@ def _describe(pairs: set[tuple[Any, Any]]) -> str:
     return first if len(pairs) == 1 else f"{len(pairs)} attachments ({first}, …)"
 
 
-@rule("GC005")
+@rule("GC005", needs=OUTPUT_LOGGED | SUCCEEDED)
 def gc_below_110_fails(facts: Facts) -> Iterator[Violation]:
     # GC exists from 1.1.0; libcni's skel refuses an older config (code 1). Any
     # failure will do: older plugins do not know GC and fail with code 3 or 4.

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from cnilint.facts import Facts
-from cnilint.rules import JsonPath, Violation, in_env, in_input, in_output, register_check, rule, show
+from cnilint.facts import DELEGATED, MEMO_MAX_TEXT, SUCCEEDED, Facts
+from cnilint.rules import JsonPath, TextMemo, Violation, in_env, in_input, in_output, register_check, rule, show
 from cnilint.rules.addresses import IPAddress, IPNetwork, has_host_bits, network, parse_cidr, parse_ip
-from cnilint.rules.schema import owned_rules, schema_violations
+from cnilint.rules.schema import document_violations, owned_rules
 
 HOST_LOCAL = "host-local"
 IPAM_RESULT_SCHEMA = "ipam-result.json"
@@ -34,11 +34,12 @@ def ipam_result(facts: Facts) -> dict[str, Any] | None:
 
 def _ipam_result_schema(facts: Facts) -> Iterator[tuple[str, Violation]]:
     result = ipam_result(facts)
-    if result is not None:
-        yield from schema_violations(IPAM_RESULT_SCHEMA, result, "output")
+    output = facts.record.output
+    if result is not None and output is not None:
+        yield from document_violations(IPAM_RESULT_SCHEMA, output.raw, result, "output")
 
 
-register_check("ipam_result_schema", owned_rules(IPAM_RESULT_SCHEMA), _ipam_result_schema)
+register_check("ipam_result_schema", owned_rules(IPAM_RESULT_SCHEMA), _ipam_result_schema, needs=DELEGATED | SUCCEEDED)
 
 
 # ---------------------------------------------------------------- host-local's view of its config
@@ -184,6 +185,22 @@ def returned_addresses(result: dict[str, Any]) -> list[ReturnedAddress]:
     return found
 
 
+# host-local's ranges of a configuration, kept by INPUT's text (a node's few configurations).
+_RANGE_SETS = TextMemo(256)
+_NONE = ("none",)  # a kept "host-local could not read them"
+
+
+def _range_sets(facts: Facts, config: dict[str, Any]) -> list[list[HostLocalRange]] | None:
+    """host_local_range_sets of the record's INPUT (`config`), kept by its text."""
+    text = facts.record.input.raw if facts.record.input is not None else None
+    if text is None or len(text) > MEMO_MAX_TEXT:
+        return host_local_range_sets(config)
+    found = _RANGE_SETS.get(text)
+    if found is None:
+        found = _RANGE_SETS.put(text, host_local_range_sets(config) or _NONE)
+    return None if found is _NONE else found  # type: ignore[no-any-return]
+
+
 def _host_local_context(facts: Facts) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(result, config) of a successful delegated host-local ADD."""
     result = ipam_result(facts)
@@ -195,11 +212,11 @@ def _host_local_context(facts: Facts) -> tuple[dict[str, Any], dict[str, Any]] |
 # ---------------------------------------------------------------- IPAM005-IPAM008
 
 
-@rule("IPAM005")
+@rule("IPAM005", needs=DELEGATED | SUCCEEDED)
 def one_address_per_range_set(facts: Facts) -> Iterator[Violation]:
     # cmdAdd allocates exactly one address from each range set, in order.
     context = _host_local_context(facts)
-    sets = host_local_range_sets(context[1]) if context else None
+    sets = _range_sets(facts, context[1]) if context else None
     if context is None or sets is None:
         return
     ips = context[0].get("ips")
@@ -237,10 +254,10 @@ def _range_problems(returned: ReturnedAddress, ranges: list[HostLocalRange]) -> 
         )
 
 
-@rule("IPAM006")
+@rule("IPAM006", needs=DELEGATED | SUCCEEDED)
 def allocated_inside_the_range(facts: Facts) -> Iterator[Violation]:
     context = _host_local_context(facts)
-    sets = host_local_range_sets(context[1]) if context else None
+    sets = _range_sets(facts, context[1]) if context else None
     if context is None or sets is None:
         return
     ranges = [r for range_set in sets for r in range_set]
@@ -286,7 +303,7 @@ def _requested(facts: Facts, config: dict[str, Any]) -> Iterator[tuple[IPAddress
                 yield address, value, (*path, index)
 
 
-@rule("IPAM007")
+@rule("IPAM007", needs=DELEGATED | SUCCEEDED)
 def requested_addresses_returned(facts: Facts) -> Iterator[Violation]:
     # cmdAdd fails unless every requested IP was allocated, so a success must list them.
     context = _host_local_context(facts)
@@ -335,7 +352,7 @@ def _returned_routes(result: dict[str, Any]) -> tuple[list[tuple[JsonPath, Any]]
     return found, blocks
 
 
-@rule("IPAM008")
+@rule("IPAM008", needs=DELEGATED | SUCCEEDED)
 def configured_routes_returned(facts: Facts) -> Iterator[Violation]:
     # cmdAdd returns ipam.routes as they are (result.Routes = ipamConf.Routes).
     context = _host_local_context(facts)

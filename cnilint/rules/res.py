@@ -16,15 +16,16 @@ duplicates, the environment.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from cnilint.catalogue import catalogue
-from cnilint.facts import Facts
+from cnilint.facts import DELEGATED, PREV_RESULT, SUCCEEDED, UPPER, Facts
 from cnilint.parse.jsonpos import format_path
-from cnilint.rules import JsonPath, Violation, in_input, in_output, register_check, show
+from cnilint.rules import JsonPath, TextMemo, Violation, in_input, in_output, register_check, show
 from cnilint.rules.addresses import IPAddress, family, has_host_bits, network, parse_cidr, parse_ip, parse_mac
-from cnilint.rules.schema import schema_violations
+from cnilint.rules.schema import document_violations, schema_violations
 from cnilint.versions import Version, version_text
 
 # Every RES rule runs on the OUTPUT of a runtime-issued ADD.
@@ -58,9 +59,10 @@ def result_family(version: Version) -> str:
     return "1.0" if version < (1, 1, 0) else "1.1"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ResultView:
-    """A result object to check, where it sits and what it is judged against."""
+    """A result object to check, where it sits and what it is judged against
+    (read-only once made)."""
 
     value: dict[str, Any]
     version: Version | None  # the request's spec version; None when malformed
@@ -70,28 +72,35 @@ class ResultView:
     delegated: bool = False
     ifname: str = ""  # CNI_IFNAME
     netns: str = ""  # CNI_NETNS
+    family: str | None = field(init=False)  # the result schema family of `version`
+    _entries: dict[str, list[tuple[int, dict[str, Any]]]] = field(init=False, repr=False, compare=False)
 
-    @property
-    def family(self) -> str | None:
-        return result_family(self.version) if self.version is not None else None
+    def __post_init__(self) -> None:
+        self.family = result_family(self.version) if self.version is not None else None
+        self._entries = {}
 
     @property
     def label(self) -> str:
         return version_text(self.version) if self.version is not None else "?"
 
     def where(self, *path: str | int) -> str:
-        return format_path((*self.base, *path))
+        return _format_path((*self.base, *path))
 
     def at(self, path: JsonPath, message: str) -> Violation:
         return Violation(message, self.document, (*self.base, *path))
 
-    def entries(self, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
-        """(index, entry) of the objects in a top-level array (others are the schema's)."""
-        items = self.value.get(key)
-        if isinstance(items, list):
-            for index, entry in enumerate(items):
-                if isinstance(entry, dict):
-                    yield index, entry
+    def entries(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        """(index, entry) of the objects in a top-level array (others are the
+        schema's); worked out once per key, as most checks walk the same arrays."""
+        found = self._entries.get(key)
+        if found is None:
+            items = self.value.get(key)
+            found = self._entries[key] = (
+                [(index, entry) for index, entry in enumerate(items) if isinstance(entry, dict)]
+                if isinstance(items, list)
+                else []
+            )
+        return found
 
     def blocks(self) -> Iterator[tuple[str, int, dict[str, Any]]]:
         """0.1.0/0.2.0: (key, IP version, block) for ip4 and ip6."""
@@ -101,6 +110,8 @@ class ResultView:
                 yield key, number, block
 
 
+# Messages name the same few paths over and over ($.ips[0].address, ...).
+_format_path = lru_cache(maxsize=1024)(format_path)
 ResultCheck = Callable[[ResultView], Iterable[Violation]]
 _RESULT_CHECKS: list[tuple[str, ResultCheck]] = []
 
@@ -122,18 +133,137 @@ def _applies(rule_id: str, version: Version | None) -> bool:
     return versions.open_from_first if version is None else version in versions
 
 
-def result_violations(view: ResultView, rule_ids: Iterable[str]) -> Iterator[tuple[str, Violation]]:
+@lru_cache(maxsize=256)
+def _plan(
+    rule_ids: frozenset[str], version: Version | None
+) -> tuple[frozenset[str], tuple[tuple[str, ResultCheck], ...]]:
+    """The rules of `rule_ids` that apply at `version`, and their Python checks in registration order."""
+    wanted = frozenset(rule_id for rule_id in rule_ids if _applies(rule_id, version))
+    return wanted, tuple((rule_id, check) for rule_id, check in _RESULT_CHECKS if rule_id in wanted)
+
+
+def result_violations(
+    view: ResultView, rule_ids: Iterable[str], text: str | None = None
+) -> Iterator[tuple[str, Violation]]:
     """(rule ID, violation) of every rule of `rule_ids` that applies at the
-    view's version: the family schema first, then the Python checks."""
-    wanted = frozenset(rule_id for rule_id in rule_ids if _applies(rule_id, view.version))
+    view's version: the family schema first, then the Python checks. `text`:
+    the whole OUTPUT the view's value was decoded from, when it is one."""
+    wanted, checks = _plan(frozenset(rule_ids), view.version)
     if view.family is not None:
-        for rule_id, violation in schema_violations(f"result-{view.family}.json", view.value, view.document, view.base):
+        name = f"result-{view.family}.json"
+        if text is not None and not view.base:
+            found = document_violations(name, text, view.value, view.document)
+        else:
+            found = schema_violations(name, view.value, view.document, view.base)
+        for rule_id, violation in found:
             if rule_id in wanted:
                 yield rule_id, violation
-    for rule_id, check in _RESULT_CHECKS:
-        if rule_id in wanted:
-            for violation in check(view):
-                yield rule_id, violation
+    if checks and _ordinary_result(view):
+        return  # none of the Python checks can report (proved in one pass)
+    for rule_id, check in checks:
+        for violation in check(view):
+            yield rule_id, violation
+
+
+def _ordinary_result(view: ResultView) -> bool:
+    """True only when no Python result check (RES002-RES031) can report on
+    the view, whatever its rules: a 0.3.0-1.x result echoing the request's
+    cniVersion, with only its family's keys and no 1.1.0 fields, every
+    interface, address, route and nameserver well formed, consistent and
+    unique. It walks the result once, where the checks walk it once each;
+    False says nothing (the checks then decide)."""
+    if view.family not in ("0.4", "1.0", "1.1"):
+        return False
+    value = view.value
+    cni_version = value.get("cniVersion")
+    if not isinstance(cni_version, str) or not cni_version:
+        return False  # RES002
+    if view.expected_version is not None and cni_version != view.expected_version:
+        return False  # RES003
+    if not _MODERN_KEYS.issuperset(value):
+        return False  # RES005 (and the legacy keys, RES004)
+    ifname, netns = view.ifname, view.netns
+    interfaces = value.get("interfaces")
+    count = 0
+    sandboxed: list[str] = []
+    if interfaces is not None:
+        if type(interfaces) is not list:
+            return False
+        count = len(interfaces)
+        seen: set[tuple[str, str]] = set()
+        for interface in interfaces:
+            if type(interface) is not dict:
+                return False
+            name, mac, sandbox = interface.get("name"), interface.get("mac"), interface.get("sandbox", "")
+            if type(name) is not str or type(sandbox) is not str:
+                return False
+            if mac is not None and (type(mac) is not str or (mac and not parse_mac(mac))):
+                return False  # RES007
+            if (name, sandbox) in seen or any(field in interface for field in _NEW_INTERFACE_FIELDS):
+                return False  # RES012; RES010, RES011
+            seen.add((name, sandbox))
+            if sandbox:
+                sandboxed.append(name)
+                if ifname and netns and name == ifname and sandbox != netns:
+                    return False  # RES008
+    if ifname and sandboxed and ifname not in sandboxed:
+        return False  # RES009
+    ips = value.get("ips")
+    if ips is not None:
+        if type(ips) is not list:
+            return False
+        addresses: set[tuple[IPAddress, int | None]] = set()
+        for entry in ips:
+            if type(entry) is not dict:
+                return False
+            address = entry.get("address")
+            cidr = parse_cidr(address) if type(address) is str else None
+            if cidr is None:
+                return False  # RES013
+            gateway = entry.get("gateway")
+            if gateway is not None:
+                parsed = parse_ip(gateway) if type(gateway) is str else None
+                if parsed is None or parsed.version != cidr[0].version:
+                    return False  # RES014; RES015, RES017
+            if "version" in entry and (view.family != "0.4" or entry["version"] != str(cidr[0].version)):
+                return False  # RES016; RES015
+            index = entry.get("interface")
+            if index is None:
+                if "interface" in entry or (count and not view.delegated):
+                    return False  # RES019
+            elif type(index) is not int or not 0 <= index < count or not interfaces[index].get("sandbox"):  # type: ignore[index]
+                return False  # RES018, RES020
+            if (cidr[0], index) in addresses:
+                return False  # RES021
+            addresses.add((cidr[0], index))
+    routes = value.get("routes")
+    if routes is not None:
+        if type(routes) is not list:
+            return False
+        for route in routes:
+            if type(route) is not dict or any(field in route for field in _NEW_ROUTE_FIELDS):
+                return False  # RES011, RES025
+            dst = route.get("dst")
+            cidr = parse_cidr(dst) if type(dst) is str else None
+            if cidr is None or has_host_bits(*cidr):
+                return False  # RES022, RES026
+            gw = route.get("gw")
+            if gw is not None:
+                parsed = parse_ip(gw) if type(gw) is str else None
+                if parsed is None or parsed.version != cidr[0].version:
+                    return False  # RES023, RES024
+    dns = value.get("dns")
+    if dns is not None:
+        if type(dns) is not dict:
+            return False
+        servers = dns.get("nameservers")
+        if servers is not None:
+            if type(servers) is not list:
+                return False
+            for server in servers:
+                if type(server) is not str or parse_ip(server) is None:
+                    return False  # RES027
+    return True
 
 
 # ----------------------------------------------------------------- helpers
@@ -380,10 +510,12 @@ def ip_interface_is_an_index(view: ResultView) -> Iterator[Violation]:
     for index, entry in view.entries("ips"):
         if "interface" not in entry:
             continue
-        value, where = entry["interface"], view.where("ips", index, "interface")
+        value = entry["interface"]
         if isinstance(value, float) and value.is_integer():
+            where = view.where("ips", index, "interface")
             yield view.at(("ips", index, "interface"), f"{where} {show(value)} is not a JSON integer")
         elif isinstance(value, int) and not isinstance(value, bool) and value >= count:
+            where = view.where("ips", index, "interface")
             size = f"has {count} entries" if "interfaces" in view.value else "is absent"
             yield view.at(("ips", index, "interface"), f"{where} {value} is not an index into interfaces, which {size}")
 
@@ -423,6 +555,15 @@ def ip_interface_is_in_the_container(view: ResultView) -> Iterator[Violation]:
             )
 
 
+def _json_text(value: Any) -> str:
+    """show(value) without the json module for the usual index or absence."""
+    if value is None:
+        return "null"
+    if type(value) is int:
+        return repr(value)  # as json.dumps writes an int
+    return show(value)
+
+
 @result_rule("RES021")
 def duplicate_addresses(view: ResultView) -> Iterator[Violation]:
     first_seen: dict[tuple[IPAddress, str], int] = {}
@@ -430,7 +571,7 @@ def duplicate_addresses(view: ResultView) -> Iterator[Violation]:
         cidr = parse_cidr(entry.get("address"))
         if cidr is None:
             continue
-        key = (cidr[0], show(entry.get("interface")))  # same IP, same interface index (or none)
+        key = (cidr[0], _json_text(entry.get("interface")))  # same IP, same interface index (or none)
         if key in first_seen:
             yield view.at(
                 ("ips", index, "address"),
@@ -610,7 +751,7 @@ def _add_result_violations(facts: Facts, rule_ids: frozenset[str]) -> Iterator[t
         return
     view = output_view(facts)
     if view is not None:
-        yield from result_violations(view, rule_ids)
+        yield from result_violations(view, rule_ids, facts.record.output.raw if facts.record.output else None)
 
 
 def check_add_result(facts: Facts) -> Iterator[tuple[str, Violation]]:
@@ -627,6 +768,7 @@ def check_delegated_ipam_result(facts: Facts) -> Iterator[tuple[str, Violation]]
             yield rule_id, replace(violation, message=DELEGATED_PREFIX + violation.message)
 
 
+@lru_cache(maxsize=64)
 def prev_result_rules(version: Version | None) -> frozenset[str]:
     """The structural rules that are errors at `version`."""
     rules = catalogue()
@@ -643,13 +785,43 @@ def check_prev_result(facts: Facts) -> Iterator[tuple[str, Violation]]:
     if not isinstance(previous, dict):
         yield "CONF022", in_input(("prevResult",), f"prevResult {show(previous, 40)} is not a JSON object")
         return
-    view = ResultView(value=previous, version=facts.version, document="input", base=("prevResult",))
+    text = _prev_result_text(facts)
+    if text is None:
+        yield from _prev_result_violations(previous, facts.version)
+        return
+    key = (text, facts.version)
+    found = _PREV_RESULTS.get(key)
+    if found is None:
+        found = _PREV_RESULTS.put(key, tuple(_prev_result_violations(previous, facts.version)))
+    yield from found
+
+
+# A result travels on as prevResult: into CHECK and DEL, and into every later
+# plugin of a chain, each time the same text. Its violations are kept by that text.
+_PREV_RESULTS = TextMemo(1024)
+
+
+def _prev_result_text(facts: Facts) -> str | None:
+    """INPUT.prevResult's own JSON text, None when it cannot be told apart."""
+    span = facts.prev_result_span
+    return facts.record.input.raw[span[0] : span[1]] if span is not None and facts.record.input is not None else None
+
+
+def _prev_result_violations(previous: dict[str, Any], version: Version | None) -> Iterator[tuple[str, Violation]]:
+    view = ResultView(value=previous, version=version, document="input", base=("prevResult",))
     rules = catalogue()
-    for rule_id, violation in result_violations(view, prev_result_rules(facts.version)):
+    for rule_id, violation in result_violations(view, prev_result_rules(version)):
         context = f" (a {view.label} result breaks {rule_id}: {rules[rule_id].title})"
         yield "CONF022", replace(violation, message=violation.message + context)
 
 
-register_check("RES result rules on ADD OUTPUT", RESULT_RULES, check_add_result)
-register_check("delegated IPAM result (IPAM003)", {"IPAM003", *DELEGATED_RULES}, check_delegated_ipam_result)
-register_check("prevResult is a valid result (CONF022)", {"CONF022"}, check_prev_result)
+register_check("RES result rules on ADD OUTPUT", RESULT_RULES, check_add_result, needs=UPPER | SUCCEEDED)
+register_check(
+    "delegated IPAM result (IPAM003)",
+    {"IPAM003", *DELEGATED_RULES},
+    check_delegated_ipam_result,
+    needs=DELEGATED | SUCCEEDED,
+)
+register_check(
+    "prevResult is a valid result (CONF022)", {"CONF022"}, check_prev_result, needs=PREV_RESULT, input_only=True
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cnilint.facts import Facts
+from cnilint.facts import ERROR, FAILED, OUTPUT, OUTPUT_LOGGED, SUCCEEDED, Facts
 from cnilint.rules import Violation, in_output, rule, show
 
 UNAVAILABLE_CODES = (50, 51)  # 50 not available; 51 not available, existing containers may suffer
@@ -32,7 +32,7 @@ def error_object_problem(facts: Facts) -> tuple[tuple[str, ...], str] | None:
     return None
 
 
-@rule("STATUS001")
+@rule("STATUS001", needs=FAILED)
 def status_failure_is_an_error_object(facts: Facts) -> Iterator[Violation]:
     # 1.1.0: a plugin that cannot serve ADD exits non-zero and prints an error on stdout.
     if not facts.failed:
@@ -43,7 +43,7 @@ def status_failure_is_an_error_object(facts: Facts) -> Iterator[Violation]:
         yield in_output(path, f"STATUS failed but its output is not a valid error: {why}")
 
 
-@rule("STATUS002")
+@rule("STATUS002", needs=OUTPUT | SUCCEEDED)
 def ready_status_prints_nothing(facts: Facts) -> Iterator[Violation]:
     # 1.1.0: a ready plugin exits zero; STATUS defines no success output.
     output = facts.record.output
@@ -52,7 +52,7 @@ def ready_status_prints_nothing(facts: Facts) -> Iterator[Violation]:
     yield in_output((), f"STATUS succeeded but printed {show(output.value)}; a ready plugin prints nothing")
 
 
-@rule("STATUS003")
+@rule("STATUS003", needs=ERROR)
 def status_errors_use_unavailable_codes(facts: Facts) -> Iterator[Violation]:
     # A code that is not an unsigned integer at all is STATUS001's (and ERR002's).
     code = facts.error.get("code") if facts.error is not None else None
@@ -64,7 +64,7 @@ def status_errors_use_unavailable_codes(facts: Facts) -> Iterator[Violation]:
         )
 
 
-@rule("STATUS004")
+@rule("STATUS004", needs=OUTPUT_LOGGED | SUCCEEDED)
 def status_below_110_fails(facts: Facts) -> Iterator[Violation]:
     # STATUS exists from 1.1.0; libcni's skel refuses an older config (code 1).
     # Any failure will do: older plugins do not know STATUS and fail with code 3 or 4.

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cnilint.facts import Facts
+from cnilint.facts import INPUT, OUTPUT, OUTPUT_LOGGED, Facts
 from cnilint.rules import Violation, in_input, in_output, planned, register_check, rule, show
-from cnilint.rules.schema import owned_rules, schema_violations
+from cnilint.rules.schema import document_violations, owned_rules
 from cnilint.versions import RELEASED, parse_version
 
 SCHEMA = "version-result.json"
@@ -34,7 +34,7 @@ def _supported_versions(facts: Facts) -> list[Any] | None:
     return versions if isinstance(versions, list) else None
 
 
-@rule("VER001")
+@rule("VER001", needs=INPUT, input_only=True, reads_prev_result=False)
 def version_input_names_the_protocol_version(facts: Facts) -> Iterator[Violation]:
     # 1.x: VERSION input is {"cniVersion": ...}; libcni's runtime always sends it.
     # No INPUT block at all means the wrapper could not log stdin (a terminal):
@@ -65,13 +65,13 @@ def version_reply_structure(facts: Facts) -> Iterator[tuple[str, Violation]]:
     elif not output.is_json:
         yield "VER002", in_output((), f"VERSION output {show(output.raw.strip())} is not JSON")
     else:
-        yield from schema_violations(SCHEMA, output.value, "output")
+        yield from document_violations(SCHEMA, output.raw, output.value, "output")
 
 
-register_check("version_reply_structure", owned_rules(SCHEMA), version_reply_structure)
+register_check("version_reply_structure", owned_rules(SCHEMA), version_reply_structure, needs=OUTPUT_LOGGED)
 
 
-@rule("VER004")
+@rule("VER004", needs=OUTPUT)
 def version_reply_echoes_the_request(facts: Facts) -> Iterator[Violation]:
     # 1.x VERSION Success: cniVersion is "the value of cniVersion specified on input".
     reply = _reply(facts)
@@ -84,7 +84,7 @@ def version_reply_echoes_the_request(facts: Facts) -> Iterator[Violation]:
         )
 
 
-@rule("VER005")
+@rule("VER005", needs=OUTPUT)
 def supported_versions_are_released(facts: Facts) -> Iterator[Violation]:
     seen: set[str] = set()
     for index, entry in enumerate(_supported_versions(facts) or ()):
@@ -100,7 +100,7 @@ def supported_versions_are_released(facts: Facts) -> Iterator[Violation]:
         seen.add(entry)
 
 
-@rule("VER006")
+@rule("VER006", needs=OUTPUT)
 def unsupported_request_version_fails(facts: Facts) -> Iterator[Violation]:
     # Error code 1 is "Incompatible CNI version": a plugin asked in a version it
     # does not list should refuse, not answer as if it spoke it.
