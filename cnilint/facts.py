@@ -264,8 +264,9 @@ class Facts:
 
     @_core
     def failed(self) -> bool:
-        """Outcome: an error object, or for DEL/CHECK/GC/STATUS any non-empty
-        OUTPUT that is not JSON."""
+        """Outcome: a non-zero exit code where the log has one (cnilint
+        wrapper), else guessed from OUTPUT: an error object, or for
+        DEL/CHECK/GC/STATUS any non-empty OUTPUT that is not JSON."""
 
     @_core
     def delegated(self) -> bool:
@@ -310,6 +311,8 @@ class Facts:
                         failed = True
                 elif self.command in EMPTY_COMMANDS:
                     failed = True  # DEL/CHECK/GC/STATUS print nothing on success
+        if record.exit_code is not None:  # the cnilint wrapper logs it: no need to guess from OUTPUT
+            failed = record.exit_code != 0
         ipam = config.get("ipam") if config is not None else None
         ipam_type = ipam.get("type") if isinstance(ipam, dict) else None
         if not isinstance(ipam_type, str):

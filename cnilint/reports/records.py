@@ -17,7 +17,7 @@ CSV_COLUMNS = (
     "file", "plugin", "record", "line", "end_line", "started", "returned", "started_at",
     "returned_at", "command", "container_id", "ifname", "netns", "cni_args", "cni_path",
     "params", "env", "input_raw", "output_raw", "input_error", "output_error", "complete",
-    "tty", "problems",
+    "tty", "exit_code", "stderr", "duration_ms", "invocation", "problems",
 )  # fmt: skip
 
 
