@@ -82,15 +82,15 @@ class VersionEvidence:
     spoken: set[str] = field(default_factory=set)  # cniVersion of runtime-issued requests
 
     def add(self, call: Any) -> None:  # a cnilint.correlate.calls.Call
-        facts = call.facts
         if not call.runtime_issued:
             return
-        if facts.command == "VERSION":
+        facts, command = call.facts, call.command
+        if command == "VERSION":
             reply = facts.result
             versions = reply.get("supportedVersions") if isinstance(reply, dict) and not facts.failed else None
             if isinstance(versions, list) and call.record.plugin is not None:
                 self.supported[call.record.plugin] = frozenset(v for v in versions if isinstance(v, str))
-        elif facts.command in ("ADD", "DEL", "CHECK", "GC", "STATUS") and isinstance(facts.declared_version, str):
+        elif command in ("ADD", "DEL", "CHECK", "GC", "STATUS") and isinstance(facts.declared_version, str):
             self.spoken.add(facts.declared_version)
 
 

@@ -35,9 +35,12 @@ and the calls of the current second.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from cnilint.correlate.calls import Call
@@ -70,12 +73,11 @@ class UpperGroup:
     logs_seen: set[str] = field(default_factory=set)  # plugins whose log had a record before it closed
     released_by: Call | None = None  # DLG009: the later delegated DEL that released its allocation
     next_add: Call | None = None  # DLG009: the next ADD of the attachment, before any release
+    is_open: bool = field(default=False, repr=False)  # still among the tracker's running uppers
 
     def delegates_of(self, command: str | None, plugin: str | None = None) -> list[Call]:
         return [
-            call
-            for call in self.delegates
-            if call.command == command and (plugin is None or call.record.plugin == plugin)
+            call for call in self.delegates if call.command == command and (plugin is None or call.plugin == plugin)
         ]
 
     @property
@@ -113,8 +115,11 @@ def output_certain(call: Call) -> bool:
 
 
 def _shlvl(call: Call) -> int | None:
-    value = call.record.env.get("SHLVL")
-    return int(value) if value is not None and value.isdigit() else None
+    memo = call.memo
+    if "shlvl" not in memo:
+        value = call.record.env.get("SHLVL")
+        memo["shlvl"] = int(value) if value is not None and value.isdigit() else None
+    return memo["shlvl"]
 
 
 def _shlvl_step(upper: Call, delegate: Call) -> bool | None:
@@ -132,7 +137,7 @@ def _same_input(upper: Call, delegate: Call) -> bool:
 
 
 def _attachment(call: Call) -> tuple[str, str]:
-    return call.facts.variable("CNI_CONTAINERID"), call.facts.variable("CNI_IFNAME")
+    return call.container, call.ifname
 
 
 def may_delegate(call: Call) -> bool:
@@ -176,6 +181,16 @@ def addresses(result: Any) -> list[str]:
     return [normal_cidr(text) for text in found if isinstance(text, str)]
 
 
+def _addresses_of(call: Call) -> set[str]:
+    """addresses() of a call's result, worked out once per call."""
+    memo = call.memo
+    found = memo.get("addresses")
+    if found is None:
+        found = memo["addresses"] = set(addresses(call.facts.result))
+    return found
+
+
+@lru_cache(maxsize=1024)  # pairing and the DLG rules read each address several times
 def normal_cidr(text: str) -> str:
     """`IP/prefix` as Go would print it back (so fd00::2/64 equals fd00:0::2/64)."""
     parsed = parse_cidr(text)
@@ -187,8 +202,8 @@ def _results_agree(upper: Call, delegate: Call) -> bool:
         return False
     if delegate.facts.failed or upper.facts.failed:
         return delegate.facts.failed and upper.facts.failed
-    mine = addresses(delegate.facts.result)
-    return bool(mine) and set(mine) <= set(addresses(upper.facts.result))
+    mine = _addresses_of(delegate)
+    return bool(mine) and mine <= _addresses_of(upper)
 
 
 def _order_proven(groups: list[UpperGroup]) -> bool:
@@ -205,19 +220,31 @@ def _start_order(group: UpperGroup) -> tuple[float, int, int]:
 class DelegationTracker:
     def __init__(self) -> None:
         self._open: dict[tuple[str, str], list[UpperGroup]] = {}  # by (CNI_CONTAINERID, CNI_IFNAME)
+        # The same open groups by CNI_CONTAINERID and by CNI_NETNS (when set): the
+        # uppers that may have given a delegate of another attachment its INPUT.
+        self._by_container: dict[str, list[UpperGroup]] = {}
+        self._by_netns: dict[str, list[UpperGroup]] = {}
+        # (return time, tick, group) of the open groups, to see when one may close without a scan.
+        self._closing: list[tuple[float, int, UpperGroup]] = []
+        self._ticks = itertools.count()
         self._awaiting: dict[tuple[str | None, str, str], UpperGroup] = {}  # DLG009: by (IPAM plugin, cid, ifname)
         self._pending: list[Call] = []  # this second's calls that may be bare-config delegates
         self.logs_seen: set[str] = set()
 
     def add(self, call: Call) -> Iterator[UpperGroup | Pairing | Orphan]:
         """Feed the next call in time order; yield closed groups, pairings and orphans."""
-        if call.record.plugin is not None:
-            self.logs_seen.add(call.record.plugin)
+        if call.plugin is not None:
+            self.logs_seen.add(call.plugin)
         if call.start is not None:
-            yield from self._close_before(call.start)
-            second = math.floor(call.start)
-            self._pending = [old for old in self._pending if old.start is not None and math.floor(old.start) >= second]
-        if call.facts.delegated:
+            closing = self._closing
+            while closing and not closing[0][2].is_open:
+                heapq.heappop(closing)
+            if closing and closing[0][0] + SLACK_SECONDS < call.start:
+                yield from self._close_before(call.start)
+            if self._pending:
+                second = math.floor(call.start)
+                self._pending = [old for old in self._pending if old.start is not None and old.second >= second]
+        if call.delegated:
             event = self._pair(call)
             yield event
             if isinstance(event, Pairing):
@@ -225,7 +252,7 @@ class DelegationTracker:
         elif may_delegate(call):
             group = UpperGroup(call, logs_seen=self.logs_seen)
             yield from self._supersede(call)
-            self._open.setdefault(_attachment(call), []).append(group)
+            self._open_group(group)
             yield from self._adopt_pending(group)
         elif self._may_be_bare(call):
             pairing = self._pair_bare(call)
@@ -250,14 +277,50 @@ class DelegationTracker:
         return (
             _same_input(upper, delegate)
             and _shlvl_step(upper, delegate) is not False
-            and any(
-                upper.facts.variable(name) == delegate.facts.variable(name) != ""
-                for name in ("CNI_CONTAINERID", "CNI_NETNS")
-            )
+            and (upper.container == delegate.container != "" or upper.netns == delegate.netns != "")
         )
 
+    def _open_group(self, group: UpperGroup) -> None:
+        upper = group.upper
+        group.is_open = True
+        self._open.setdefault(_attachment(upper), []).append(group)
+        if upper.container:
+            self._by_container.setdefault(upper.container, []).append(group)
+        if upper.netns:
+            self._by_netns.setdefault(upper.netns, []).append(group)
+        if upper.end is not None:
+            heapq.heappush(self._closing, (upper.end, next(self._ticks), group))
+
+    def _unindex(self, group: UpperGroup) -> None:
+        group.is_open = False
+        upper = group.upper
+        for index, key in ((self._by_container, upper.container), (self._by_netns, upper.netns)):
+            groups = index.get(key)
+            if groups is not None:
+                groups.remove(group)
+                if not groups:
+                    del index[key]
+
+    def _candidates(self, delegate: Call) -> list[UpperGroup]:
+        """The open groups that may be acceptable: of the delegate's attachment, or
+        sharing its container id or netns (see _acceptable)."""
+        found = self._open.get(_attachment(delegate), [])
+        others = [
+            groups
+            for groups in (self._by_container.get(delegate.container), self._by_netns.get(delegate.netns))
+            if groups
+        ]
+        if not others:
+            return found
+        pool = {id(group): group for group in found}
+        for groups in others:
+            for group in groups:
+                pool.setdefault(id(group), group)
+        return list(pool.values())
+
     def _pair(self, delegate: Call) -> Pairing | Orphan:
-        fitting = [group for groups in self._open.values() for group in groups if self._acceptable(group, delegate)]
+        # The order of `fitting` does not matter: _choose depends on the set only.
+        fitting = [group for group in self._candidates(delegate) if self._acceptable(group, delegate)]
         upper_name = delegate.plugin_type or "upper"
         if not fitting:
             return Orphan(delegate, f"no {upper_name} record of the same attachment and command encloses it")
@@ -275,12 +338,18 @@ class DelegationTracker:
             _shlvl_step(upper, delegate) is not False,
             _command_plausible(upper, delegate),
             _results_agree(upper, delegate),
-            upper.facts.variable("CNI_NETNS") == delegate.facts.variable("CNI_NETNS"),
-            delegate.plugin_type == upper.record.plugin,
-            not group.delegates_of(delegate.command, delegate.record.plugin),
+            upper.netns == delegate.netns,
+            delegate.plugin_type == upper.plugin,
+            not group.delegates_of(delegate.command, delegate.plugin),
         )
 
     def _choose(self, fitting: list[UpperGroup], delegate: Call) -> Pairing | None:
+        if len(fitting) == 1:  # nothing to weigh: only what the pairing records is needed
+            (group,) = fitting
+            upper = group.upper
+            same = _attachment(upper) == _attachment(delegate)
+            evidence = "attachment" if same and _command_fits(upper, delegate) else "input"
+            return self._attach(group, delegate, ambiguous=False, candidates=fitting, evidence=evidence)
         scored = [(self._evidence(group, delegate), group) for group in fitting]
         best = max(score for score, _ in scored)
         tied = [group for score, group in scored if score == best]
@@ -396,12 +465,18 @@ class DelegationTracker:
                 else:
                     del self._open[key]
                 for group in closed:
+                    self._unindex(group)
                     yield from self._close(group)
 
     def finish(self) -> Iterator[UpperGroup]:
         groups = [group for groups in self._open.values() for group in groups]
         groups += list(self._awaiting.values())
+        for group in groups:
+            group.is_open = False
         self._open.clear()
+        self._by_container.clear()
+        self._by_netns.clear()
+        self._closing.clear()
         self._awaiting.clear()
         self._pending.clear()
         yield from sorted(groups, key=_start_order)

@@ -22,9 +22,11 @@ attachments, not the length of the logs. A report that wants every operation
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from cnilint.correlate.calls import Call
@@ -57,7 +59,7 @@ class Operation:
 
     @property
     def plugins(self) -> list[str | None]:
-        return [call.record.plugin for call in self.calls]
+        return [call.plugin for call in self.calls]
 
     @property
     def failed(self) -> bool:
@@ -94,7 +96,10 @@ class Operation:
 
     def call_of(self, plugin: str | None) -> Call | None:
         """This operation's record of one plugin."""
-        return next((call for call in self.calls if call.record.plugin == plugin), None)
+        for call in self.calls:
+            if call.plugin == plugin:
+                return call
+        return None
 
 
 @dataclass(eq=False)
@@ -119,7 +124,16 @@ class OperationDone:
 
 
 def _snapshot(attachment: Attachment) -> Attachment:
-    return replace(attachment, history=list(attachment.history), pending_failures=list(attachment.pending_failures))
+    return Attachment(
+        attachment.key,
+        attachment.live,
+        attachment.last_add,
+        attachment.live_add,
+        attachment.last_del,
+        attachment.last_operation,
+        list(attachment.history),
+        list(attachment.pending_failures),
+    )
 
 
 class LifecycleTracker:
@@ -134,6 +148,14 @@ class LifecycleTracker:
         self._recent_gc: dict[str | None, deque[Call]] = {}
         self._last_add_call: OrderedDict[tuple[str | None, str | None], Call] = OrderedDict()
         self._seq = 0
+        # (end, tick, operation) of each current operation's last record, to find
+        # idle operations without a scan; entries of ended operations or of an
+        # earlier last record are skipped when they come up.
+        self._ends: list[tuple[float, int, Operation]] = []
+        self._ticks = itertools.count()
+        # What rules derive across operations and keep up to date themselves (an
+        # index, by rule ID); each rule keeps its entry bounded by the live attachments.
+        self.rule_state: dict[str, Any] = {}
 
     # -- feeding -----------------------------------------------------------
 
@@ -141,15 +163,18 @@ class LifecycleTracker:
         """Feed the next call in time order (delegated and GC calls only move the clock)."""
         if call.start is not None:
             yield from self._close_idle(call.start)
-        if call.runtime_issued and call.command == "GC":
+        runtime_issued = call.runtime_issued
+        if runtime_issued and call.command == "GC":
             self._recent_gc.setdefault(call.network, deque()).append(call)
-        self._adopt_delegate(call)
-        if not call.runtime_issued or call.command not in OPERATION_COMMANDS:
+        if call.upper is not None:
+            self._adopt_delegate(call)
+        if not runtime_issued or call.command not in OPERATION_COMMANDS:
             return
         key = call.attachment
         current = self.current.get(key)
         if current is not None and self._continues(current, call):
             current.calls.append(call)
+            self._watch_end(current)
             self._remember_add(call)
             return
         if current is not None:
@@ -159,34 +184,51 @@ class LifecycleTracker:
         if operation.command == "ADD":
             operation.live_peers = tuple(self.live_adds_of_container(key[1], exclude=key))
         self.current[key] = operation
+        self._watch_end(operation)
         self._index(key)
         self._remember_add(call)
 
     def _adopt_delegate(self, call: Call) -> None:
-        """A delegated record already paired with its upper (notes["upper"]) joins the upper's operation."""
-        upper = call.notes.get("upper")
+        """A delegated record already paired with its upper (Call.upper) joins the upper's operation."""
+        upper = call.upper
         operation = self.current.get(upper.attachment) if upper is not None else None
         if operation is not None and any(mine is upper for mine in operation.calls):
             operation.delegated.append(call)
 
     @staticmethod
     def _continues(operation: Operation, call: Call) -> bool:
-        if call.command != operation.command or call.record.plugin in operation.plugins:
+        if call.command != operation.command or any(mine.plugin == call.plugin for mine in operation.calls):
             return False
         # An ADD operation starts at a record without prevResult.
         return not (call.command == "ADD" and "prevResult" not in (call.facts.config or {}))
 
+    def _watch_end(self, operation: Operation) -> None:
+        end = operation.end
+        if end is not None:
+            heapq.heappush(self._ends, (end, next(self._ticks), operation))
+
     def _close_idle(self, now: float) -> Iterator[OperationDone]:
         """End the operations whose last record returned long enough ago."""
-        idle = [op for op in self.current.values() if op.end is not None and op.end + OPERATION_GAP_SECONDS < now]
-        for operation in sorted(idle, key=lambda op: op.seq):
-            yield from self._end(operation)
-        for network in list(self._recent_gc):
-            window = self._recent_gc[network]
-            while window and window[0].end is not None and window[0].end + GC_SLACK_SECONDS < now:
-                window.popleft()
-            if not window:
-                del self._recent_gc[network]
+        ends = self._ends
+        if ends and ends[0][0] + OPERATION_GAP_SECONDS < now:
+            idle: dict[int, Operation] = {}
+            while ends and ends[0][0] + OPERATION_GAP_SECONDS < now:
+                end, _, operation = heapq.heappop(ends)
+                # Still current, and this is still its last record's return.
+                if self.current.get(operation.attachment) is operation and operation.end == end:
+                    idle[id(operation)] = operation
+            for operation in sorted(idle.values(), key=lambda op: op.seq):
+                yield from self._end(operation)
+        if len(ends) > 4 * len(self.current) + 1024:  # entries of ended operations: drop them
+            self._ends = [entry for entry in ends if self.current.get(entry[2].attachment) is entry[2]]
+            heapq.heapify(self._ends)
+        if self._recent_gc:
+            for network in list(self._recent_gc):
+                window = self._recent_gc[network]
+                while window and window[0].end is not None and window[0].end + GC_SLACK_SECONDS < now:
+                    window.popleft()
+                if not window:
+                    del self._recent_gc[network]
 
     def _remember_add(self, call: Call) -> None:
         if call.command != "ADD":
@@ -273,6 +315,16 @@ class LifecycleTracker:
     def live_adds_of_container(self, container: str, exclude: AttachmentKey | None = None) -> list[Operation]:
         """The ADD operations keeping attachments of one container live now, in start order."""
         return self._live_adds(self._by_container.get(container, set()), exclude)
+
+    def keeps_live(self, operation: Operation) -> bool:
+        """`operation` is the ADD that keeps its attachment live now: one of
+        live_adds_of_network(its network)."""
+        key = operation.attachment
+        return key in self._by_network.get(key[0], ()) and self.live_add(key) is operation
+
+    def live_count(self, network: str | None) -> int:
+        """Attachments of a network that are live or have an operation under way."""
+        return len(self._by_network.get(network, ()))
 
     def live_adds_of_network(self, network: str | None, exclude: AttachmentKey | None = None) -> list[Operation]:
         """The ADD operations keeping attachments of one network (INPUT.name) live now, in start order."""

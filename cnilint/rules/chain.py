@@ -91,6 +91,18 @@ def _omitted(key: str, value: Any) -> bool:
     return value == 0 and not isinstance(value, bool) and key not in _KEEP_ZERO
 
 
+def _kept_fields(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The `fields` of an object that libcni keeps, in `fields` order."""
+    kept: dict[str, Any] = {}
+    for name in fields:
+        if name in item:
+            value = item[name]
+            # A string is omitted only when empty: decided here without a call.
+            if (value != "") if type(value) is str else not _omitted(name, value):
+                kept[name] = value
+    return kept
+
+
 def _reading(result: Any) -> Any:
     """A result as libcni reads and re-marshals it, cniVersion aside: unknown keys
     and empty values dropped, ips[].version dropped (it follows from the address,
@@ -101,17 +113,12 @@ def _reading(result: Any) -> Any:
     for key, fields in _ITEM_KEYS.items():
         items = result.get(key)
         if isinstance(items, list) and items:
-            out[key] = [
-                {f: item[f] for f in fields if f in item and not _omitted(f, item[f])}
-                if isinstance(item, dict)
-                else item
-                for item in items
-            ]
+            out[key] = [_kept_fields(item, fields) if isinstance(item, dict) else item for item in items]
         elif not _omitted(key, items):
             out[key] = items  # malformed: kept, so it is compared as written
     dns = result.get("dns")
     if isinstance(dns, dict):
-        dns = {k: dns[k] for k in _DNS_KEYS if k in dns and not _omitted(k, dns[k])}
+        dns = _kept_fields(dns, _DNS_KEYS)
     if not _omitted("dns", dns):
         out["dns"] = dns
     for key in ("ip4", "ip6"):  # 0.1.0/0.2.0 results
@@ -166,21 +173,39 @@ def _version_of(value: Any) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def _same_result(prev: Any, output: Any, request_version: str | None) -> bool:
-    """prevResult equals an output after version conversion: only cniVersion may
-    be added or converted to the request's version."""
+def _prev_reading(call: Call) -> Any:
+    """_reading of the call's prevResult, worked out once per call."""
+    memo = call.memo
+    if "chain_prev_reading" not in memo:
+        memo["chain_prev_reading"] = _reading(_prev(call))
+    return memo["chain_prev_reading"]
+
+
+def _result_reading(call: Call) -> Any:
+    """_reading of the call's result, worked out once per call."""
+    memo = call.memo
+    if "chain_result_reading" not in memo:
+        memo["chain_result_reading"] = _reading(call.facts.result)
+    return memo["chain_result_reading"]
+
+
+def _gives_prev_result(call: Call, source: Call) -> bool:
+    """`call`'s prevResult equals `source`'s output after version conversion: only
+    cniVersion may be added or converted to `call`'s request version."""
+    prev, output = _prev(call), source.facts.result
     if not isinstance(prev, dict) or not isinstance(output, dict):
         return False
-    if _reading(prev) != _reading(output):
+    if _prev_reading(call) != _result_reading(source):
         return False
-    allowed = {_version_of(output), request_version}
+    declared = call.facts.declared_version
+    allowed = {_version_of(output), declared if isinstance(declared, str) else None}
     return _version_of(prev) in allowed
 
 
-def _empty_reading(prev: Any) -> bool:
+def _gets_empty_reading(call: Call) -> bool:
     """What libcni makes of an error object it took for a result (the wrapper
-    exited 0): a result with nothing but cniVersion (and an empty dns)."""
-    return isinstance(prev, dict) and _reading(prev) == {}
+    exited 0): a prevResult with nothing but cniVersion (and an empty dns)."""
+    return isinstance(_prev(call), dict) and _prev_reading(call) == {}
 
 
 def _possible_predecessors(calls: list[Call], index: int) -> list[Call]:
@@ -243,13 +268,12 @@ def prev_result_is_previous_output(context: OperationContext) -> Iterator[CrossV
         prev = _prev(call)
         if prev is _ABSENT:
             continue
-        request_version = call.facts.declared_version if isinstance(call.facts.declared_version, str) else None
         candidates = _possible_predecessors(calls, index)
         succeeded = [c for c in candidates if not c.facts.failed]
-        if any(_same_result(prev, c.facts.result, request_version) for c in succeeded):
+        if any(_gives_prev_result(call, c) for c in succeeded):
             continue
         failed = [c for c in candidates if c.facts.failed]
-        if failed and _empty_reading(prev):
+        if failed and _gets_empty_reading(call):
             # The wrapper exited 0, so libcni read the error object as an empty result and passed it on.
             source = failed[0]
             message = (
@@ -361,11 +385,11 @@ def pass_through_plugin_echoes_prev_result(context: CallContext) -> Iterator[Cro
     found = _chained_add(context)
     if found is None:
         return
-    call, prev = found
+    call, _ = found
     plugin, result = call.record.plugin, call.facts.result
     if not isinstance(result, dict):
         return  # empty or not JSON: CHAIN003/RES001
-    expected, got = _reading(prev), _reading(result)
+    expected, got = _prev_reading(call), _result_reading(call)  # shared: never changed in place
     if plugin == "tuning":
         ifname = call.facts.variable("CNI_IFNAME")
         expected = _without_interface_fields(expected, ifname, ("mac", "mtu"))
@@ -413,18 +437,17 @@ def chained_add_keeps_network_name(context: CallContext) -> Iterator[CrossViolat
     # container and interface continues that network's operation under another name.
     call = context.call
     prev = _prev(call)
-    if not call.runtime_issued or call.command != "ADD" or not isinstance(prev, dict) or _empty_reading(prev):
+    if not call.runtime_issued or call.command != "ADD" or not isinstance(prev, dict) or _gets_empty_reading(call):
         return
-    ifname = call.facts.variable("CNI_IFNAME")
-    version = call.facts.declared_version if isinstance(call.facts.declared_version, str) else None
+    ifname = call.ifname
     sources = [
         other
         for other in context.recent_same_container
         if other.runtime_issued
         and other.command == "ADD"
-        and other.facts.variable("CNI_IFNAME") == ifname
+        and other.ifname == ifname
         and not other.facts.failed
-        and _same_result(prev, other.facts.result, version)
+        and _gives_prev_result(call, other)
     ]
     if not sources or any(source.network == call.network for source in sources):
         return
@@ -486,8 +509,7 @@ def _gets_final_result(context: OperationContext, rule_command: str) -> Iterator
                 )
                 yield CrossViolation(call, in_input((), message), (last,))
             continue
-        version = call.facts.declared_version if isinstance(call.facts.declared_version, str) else None
-        if any(_same_result(prev, final.facts.result, version) for final in finals):
+        if any(_gives_prev_result(call, final) for final in finals):
             continue
         detail = _describe(_reading(last.facts.result), _reading(prev), "the final ADD result")
         message = (
@@ -577,14 +599,13 @@ def _ran_after_failure(operation: Operation, failure: Call, call: Call) -> bool:
     reading of an error while no successful record printed it."""
     if _proven_before(failure, call):
         return True
-    if operation.command != "ADD" or not _empty_reading(_prev(call)):
+    if operation.command != "ADD" or not _gets_empty_reading(call):
         return False
     index = operation.calls.index(call)
     if index == 0:
         return False
     candidates = _possible_predecessors(operation.calls, index)
-    version = call.facts.declared_version if isinstance(call.facts.declared_version, str) else None
-    produced = any(_same_result(_prev(call), c.facts.result, version) for c in candidates if not c.facts.failed)
+    produced = any(_gives_prev_result(call, c) for c in candidates if not c.facts.failed)
     return failure in candidates and not produced
 
 

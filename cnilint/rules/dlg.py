@@ -12,13 +12,14 @@ to a delegate's failure (DLG008, DLG011) say so (wrapper_artefact).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from cnilint.correlate.calls import Call
 from cnilint.correlate.delegation import Orphan, Pairing, UpperGroup, normal_cidr, output_certain
 from cnilint.correlate.engine import canonical
 from cnilint.rules import CrossViolation, cross_rule, in_env, in_input, in_output, in_record, show
-from cnilint.rules.addresses import parse_ip
+from cnilint.rules.addresses import IPAddress, parse_ip
 
 _SAME_ENVIRONMENT = ("CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH")
 _WHOLE_CONFIGURATION = ("name", "cniVersion", "type")
@@ -118,11 +119,11 @@ def _input_differences(delegate: Call, upper: Call) -> list[str] | None:
     """Top-level INPUT keys that differ (JSON equality), [] for raw text that
     differs, None when equal or when the upper's INPUT was not logged."""
     mine, theirs = delegate.record.input, upper.record.input
-    if mine is None or theirs is None:
-        return None
+    if mine is None or theirs is None or mine.raw == theirs.raw:
+        return None  # the same bytes decode to the same configuration
     left, right = delegate.facts.config, upper.facts.config
     if left is None or right is None:
-        return None if mine.raw == theirs.raw else []
+        return []
     keys = sorted(set(left) | set(right))
     differing = [
         key for key in keys if key not in left or key not in right or canonical(left[key]) != canonical(right[key])
@@ -163,20 +164,29 @@ def _applied_delegate(group: UpperGroup) -> Call | None:
     return None
 
 
+@lru_cache(maxsize=1024)  # gateways repeat from one result to the next
+def _text_ip(text: str) -> IPAddress | None:
+    return parse_ip(text)
+
+
+def _ip(value: Any) -> IPAddress | None:
+    return _text_ip(value) if isinstance(value, str) else parse_ip(value)
+
+
 def _normal_route(route: Any) -> str:
     if not isinstance(route, dict):
         return canonical(route)
     normal = dict(route)
     if isinstance(normal.get("dst"), str):
         normal["dst"] = normal_cidr(normal["dst"])
-    gateway = parse_ip(normal.get("gw"))
+    gateway = _ip(normal.get("gw"))
     if gateway is not None:
         normal["gw"] = str(gateway)
     return canonical(normal)
 
 
 def _same_ip(left: Any, right: Any) -> bool:
-    a, b = parse_ip(left), parse_ip(right)
+    a, b = _ip(left), _ip(right)
     return a == b if a is not None and b is not None else left == right
 
 
@@ -247,10 +257,13 @@ def delegate_result_reaches_upper(group: UpperGroup) -> Iterator[CrossViolation]
         yield CrossViolation(upper, in_output(path, message), (delegate,))
 
 
+_NO_DNS = canonical({})
+
+
 def _normal_dns(dns: Any) -> str:
     """dns with empty fields dropped: {} and an absent dns are alike."""
     if not isinstance(dns, dict):
-        return canonical(dns) if dns is not None else canonical({})
+        return canonical(dns) if dns is not None else _NO_DNS
     return canonical({key: value for key, value in dns.items() if value not in (None, "", [], {})})
 
 

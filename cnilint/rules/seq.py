@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from cnilint.correlate.calls import Call
@@ -233,9 +234,25 @@ def _value_at(document: Any, path: JsonPath) -> Any:
     return document
 
 
+def _config_text(call: Call, ignored: tuple[str, ...]) -> str:
+    """The configuration less `ignored` keys as canonical JSON, worked out once per call."""
+    key = ("seq_config", ignored)
+    text = call.memo.get(key)
+    if text is None:
+        text = call.memo[key] = canonical(_without(call.facts.config or {}, ignored))
+    return text
+
+
 def _config_change(call: Call, ref: Call, ignored: tuple[str, ...], what: str) -> Violation | None:
     mine, theirs = call.facts.config, ref.facts.config
     if mine is None or theirs is None:
+        return None
+    # The same INPUT text less prevResult's value decodes to the same configuration
+    # less prevResult (every `ignored` holds it): no JSON to compare.
+    text = call.facts.input_without_prev_result
+    if text is not None and text == ref.facts.input_without_prev_result:
+        return None
+    if _config_text(call, ignored) == _config_text(ref, ignored):
         return None
     path = _first_difference(_without(mine, ignored), _without(theirs, ignored))
     if path is None:
@@ -307,19 +324,21 @@ def _delegation_pair(one: Call, other: Call) -> bool:
 def no_parallel_operations_on_container(context: CallContext) -> Iterator[CrossViolation]:
     # Delegated records run inside their upper record by design: only runtime-issued ones count.
     call = context.call
-    container = call.facts.variable("CNI_CONTAINERID")
+    container = call.container
     if not call.runtime_issued or call.command not in OPERATIONS or not container:
         return
     for other in context.recent_same_container:
+        # The overlap first: it is rare, and every test here is pure.
+        if not (call.certainly_overlaps(other) or _interleaved(call, other)):
+            continue
         if not other.runtime_issued or other.command not in OPERATIONS or _delegation_pair(call, other):
             continue
-        if call.certainly_overlaps(other) or _interleaved(call, other):
-            message = (
-                f"{call.record.plugin} {call.command} of container {container[:12]} "
-                f"(ifname {show(call.facts.variable('CNI_IFNAME'))}) runs in parallel with another operation on it: "
-                f"{_overlap_text(call, other)}"
-            )
-            yield CrossViolation(call, in_record(message), (other,))
+        message = (
+            f"{call.record.plugin} {call.command} of container {container[:12]} "
+            f"(ifname {show(call.ifname)}) runs in parallel with another operation on it: "
+            f"{_overlap_text(call, other)}"
+        )
+        yield CrossViolation(call, in_record(message), (other,))
 
 
 @cross_rule("SEQ009", "call")
@@ -387,6 +406,14 @@ def repeated_del_succeeds(context: OperationContext) -> Iterator[CrossViolation]
 
 
 def _address(text: object) -> IPAddress | None:
+    if isinstance(text, str):
+        return _text_address(text)
+    parsed = parse_cidr(text)
+    return parsed[0] if parsed is not None else parse_ip(text)
+
+
+@lru_cache(maxsize=1024)  # an address shows in the results of several records
+def _text_address(text: str) -> IPAddress | None:
     parsed = parse_cidr(text)
     return parsed[0] if parsed is not None else parse_ip(text)
 
@@ -431,16 +458,24 @@ def _addresses_of(operation: Operation) -> list[tuple[Call, JsonPath, IPAddress]
     cached_size, found = operation.notes.get("addresses", (-1, []))
     if cached_size != size:
         last = operation.calls[-1]
-        found = [(last, path, address) for path, address in addresses(operation.final_result)]
+        found = [(last, path, address) for path, address in _call_addresses(last)]
         seen = {address for _, _, address in found}
         for delegate in operation.delegated:
             if delegate.command != "ADD" or delegate.facts.failed:
                 continue
-            for path, address in addresses(delegate.facts.result):
+            for path, address in _call_addresses(delegate):
                 if address not in seen:
                     seen.add(address)
                     found.append((delegate, path, address))
         operation.notes["addresses"] = (size, found)
+    return found
+
+
+def _call_addresses(call: Call) -> list[tuple[JsonPath, IPAddress]]:
+    """addresses() of a call's result, worked out once per call (never changed in place)."""
+    found = call.memo.get("seq_addresses")
+    if found is None:
+        found = call.memo["seq_addresses"] = addresses(call.facts.result)
     return found
 
 
@@ -464,6 +499,73 @@ def _uncertain_output(*calls: Call) -> str:
     return ""
 
 
+class _AddressIndex:
+    """The ADD operations of one network that ended holding each address: a
+    superset of the live ones (each is checked when read), rebuilt from the live
+    attachments when it has grown twice as large, so it follows them, not the logs."""
+
+    __slots__ = ("by_address", "entries", "limit")
+
+    def __init__(self) -> None:
+        self.by_address: dict[IPAddress, list[Operation]] = {}
+        self.entries = 0
+        self.limit = 64
+
+    def add(self, operation: Operation) -> None:
+        for _, _, address in _addresses_of(operation):
+            self.by_address.setdefault(address, []).append(operation)
+            self.entries += 1
+
+    def live_holders(
+        self, lifecycle: LifecycleTracker, operation: Operation, wanted: list[IPAddress]
+    ) -> list[Operation]:
+        """live_adds_of_network(operation's network, exclude=its attachment) less those
+        holding none of `wanted`, in start order; then `operation` joins the index."""
+        found: dict[int, Operation] = {}
+        for address in wanted:
+            for peer in self.by_address.get(address, ()):
+                found[id(peer)] = peer
+        for peer in lifecycle.running(operation.network):  # ADDs under way: not indexed yet
+            found[id(peer)] = peer
+        key = operation.attachment
+        peers = sorted(
+            (peer for peer in found.values() if peer.attachment != key and lifecycle.keeps_live(peer)),
+            key=lambda op: op.seq,
+        )
+        self.add(operation)
+        if self.entries > self.limit:
+            self.by_address, self.entries = {}, 0
+            for peer in lifecycle.live_adds_of_network(operation.network):
+                self.add(peer)
+            self.limit = 2 * self.entries + 64
+        return peers
+
+
+class _AddressIndexes:
+    """SEQ012's indexes, by network; those of networks with nothing live are dropped."""
+
+    __slots__ = ("by_network", "limit")
+
+    def __init__(self) -> None:
+        self.by_network: dict[str | None, _AddressIndex] = {}
+        self.limit = 64
+
+
+def _address_index(lifecycle: LifecycleTracker, network: str | None) -> _AddressIndex:
+    indexes = lifecycle.rule_state.get("SEQ012")
+    if indexes is None:
+        indexes = lifecycle.rule_state["SEQ012"] = _AddressIndexes()
+    index = indexes.by_network.get(network)
+    if index is None:
+        if len(indexes.by_network) >= indexes.limit:
+            idle = [name for name in indexes.by_network if not lifecycle.live_count(name)]
+            for name in idle:
+                del indexes.by_network[name]
+            indexes.limit = 2 * len(indexes.by_network) + 64
+        index = indexes.by_network[network] = _AddressIndex()
+    return index
+
+
 @cross_rule("SEQ012", "operation")
 def live_attachments_have_distinct_addresses(context: OperationContext) -> Iterator[CrossViolation]:
     # A network is "a group of uniquely addressable endpoints".
@@ -474,7 +576,8 @@ def live_attachments_have_distinct_addresses(context: OperationContext) -> Itera
     if not mine:
         return
     holders: dict[IPAddress, list[tuple[Operation, Call]]] = {}
-    for peer in lifecycle.live_adds_of_network(operation.network, exclude=operation.attachment):
+    index = _address_index(lifecycle, operation.network)
+    for peer in index.live_holders(lifecycle, operation, [address for _, _, address in mine]):
         # The ADD that started later got an address already in use: it is the subject (reported once).
         if peer.seq > operation.seq or peer.attachment[1:] == operation.attachment[1:]:
             continue
