@@ -92,7 +92,7 @@ def check_results(
     log's results in its own order): counts, findings, then the cross-record stage."""
     run = CheckRun(records=[] if keep_records else None)
     run.summary.files = len(logs)
-    with_findings: set[tuple[str, int]] = set()
+    with_findings = _RecordMarks()
 
     def observed(log: LogLike, results: Iterable[RecordResult]) -> Iterator[RecordResult]:
         bucket = run.findings.setdefault(log.file, [])
@@ -103,7 +103,7 @@ def check_results(
             if result.record.problems:
                 run.problems.setdefault(log.file, []).extend(result.record.problems)
             if result.findings:
-                with_findings.add((log.file, result.record.index))
+                with_findings.mark(log.file, result.record.index)
             if run.records is not None:
                 run.records.append(RecordRow.of(result))
             if progress is not None:
@@ -116,8 +116,7 @@ def check_results(
     cross = CrossEngine(engine, conflists)
     for call, finding in cross.run(merge_in_time([observed(log, results) for log, results in logs])):
         run.findings.setdefault(finding.file, []).append(finding)
-        run.summary.add_cross(finding, first=(finding.file, call.record.index) not in with_findings)
-        with_findings.add((finding.file, call.record.index))
+        run.summary.add_cross(finding, first=with_findings.mark(finding.file, call.record.index))
     run.errors.extend(cross.errors)
     run.live = cross.lifecycle.live()
     run.summary.live_attachments = len(run.live)
@@ -203,3 +202,24 @@ def _excerpt_lines(path: str, wanted: set[int]) -> dict[int, str]:
     if not wanted or not Path(path).is_file():
         return {}
     return read_lines(path, wanted)
+
+
+class _RecordMarks:
+    """Which records have a finding: a bit per record index, per file (a set of
+    (file, index) pairs costs ~100 bytes a record on logs with many findings)."""
+
+    def __init__(self) -> None:
+        self._bits: dict[str, bytearray] = {}
+
+    def mark(self, file: str, index: int) -> bool:
+        """Mark a record; whether it was not marked yet."""
+        bits = self._bits.get(file)
+        if bits is None:
+            bits = self._bits[file] = bytearray()
+        byte, bit = divmod(index, 8)
+        if byte >= len(bits):
+            bits.extend(bytes(byte - len(bits) + 1 + len(bits) // 2))  # grow geometrically
+        if bits[byte] >> bit & 1:
+            return False
+        bits[byte] |= 1 << bit
+        return True

@@ -96,28 +96,32 @@ def _next_record(text: str, pos: int, max_record_bytes: int) -> int:
     return -1
 
 
-class CleanText(str):
+class CleanText:
     """Lines of a log that decoded as UTF-8 with nothing the line reader notes
-    (no NUL, CR or other line breaks): the fast path may read them."""
+    (no NUL, CR or other line breaks): the fast path may read them. A holder,
+    not a str subclass, so the block is never copied to make one."""
 
-    __slots__ = ()
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
-def scan(items: Iterable[str], max_record_bytes: int) -> Iterator[str | Prebuilt]:
+def scan(items: Iterable[str | CleanText], max_record_bytes: int) -> Iterator[str | Prebuilt]:
     """Lines for the grammar path, with the records the fast path read in
     their place (`items`: lines, and CleanText blocks of whole lines)."""
     buffer, pos, line = "", 0, 1  # `line`: the line number at `pos`
     hold = max(max_record_bytes, 1 << 20)  # text kept while waiting for a record's end
     for item in items:
         if type(item) is CleanText:
-            buffer = buffer[pos:] + item if pos < len(buffer) else str(item)
+            buffer = buffer[pos:] + item.text if pos < len(buffer) else item.text
             pos = 0
             pos, line = yield from _read(buffer, pos, line, max_record_bytes, hold, final=False)
             continue
         if pos < len(buffer):  # a damaged line: what was held goes to the grammar path first
             line = yield from _lines(buffer[pos:], line)
         buffer, pos = "", 0
-        yield item
+        yield item  # type: ignore[misc]
         line += 1
     yield from _read(buffer, pos, line, max_record_bytes, hold, final=True)
 

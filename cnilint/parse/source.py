@@ -30,7 +30,7 @@ from cnilint.parse.reader import LogReader
 from cnilint.parse.records import BAD_UTF8, CUT_STREAM, LONG_LINE, MORE_DAMAGE, NUL, LineNote
 
 ENCODING = "utf-8"
-BLOCK_SIZE = 1 << 20  # bytes read at a time for the fast path
+BLOCK_SIZE = 1 << 18  # bytes read at a time for the fast path (several copies live per open log)
 # What makes a block go line by line: bytes the line reader notes (NUL), and
 # every line break but LF (str.splitlines and the lexer would see other lines),
 # as UTF-8 (bytes.__contains__ is a memchr/memmem: far faster than a regex here).
@@ -151,7 +151,7 @@ class LineSource:
             self._told = self.tell()
         return self._told
 
-    def blocks(self) -> Iterator[str]:
+    def blocks(self) -> Iterator[str | CleanText]:
         """The log as CleanText blocks of whole lines where a block decodes
         cleanly (the fast path may read them), and line by line elsewhere,
         exactly as iterating gives them."""
@@ -159,7 +159,7 @@ class LineSource:
             return iter(self)
         return self._binary_blocks()
 
-    def _binary_blocks(self) -> Iterator[str]:
+    def _binary_blocks(self) -> Iterator[str | CleanText]:
         lineno = 0
         carry = b""
         error: BaseException | None = None
@@ -206,7 +206,7 @@ class LineSource:
             return b"".join(pieces), exc
         return b"".join(pieces), None
 
-    def _block(self, block: bytes, lineno: int) -> Iterator[str]:
+    def _block(self, block: bytes, lineno: int) -> Iterator[str | CleanText]:
         """Lines of a block, as one CleanText when nothing in it needs a note."""
         if not block:
             return lineno
