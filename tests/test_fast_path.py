@@ -68,3 +68,10 @@ def test_the_shapes_the_fast_path_reads_are_records_of_the_grammar(shape: tuple[
 @given(mutated_logs())
 def test_mutated_logs_read_the_same_with_and_without_the_fast_path(data: bytes) -> None:
     _same_both_ways(data)
+
+
+@pytest.mark.parametrize("char", list("\x00\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), ids=repr)
+def test_a_line_break_other_than_lf_or_a_nul_sends_its_block_to_the_grammar_path(char: str) -> None:
+    text = (REAL / "02b-bridge-1.0.0" / "bridge").read_text()
+    data = text.replace("PWD=/", f"PWD=/{char}x", 1).encode()
+    _same_both_ways(data)

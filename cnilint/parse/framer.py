@@ -30,13 +30,12 @@ class UnitKind(Enum):
     GAP = "gap"  # text between records
     BROKEN = "broken"  # tokens of a record the grammar rejected (cut short or mixed)
     STRAY = "stray"  # a marker that cannot start anything
-    PREBUILT = "prebuilt"  # a record the fast path read whole (cnilint.parse.fast)
 
 
 @dataclass(frozen=True, slots=True)
 class Unit:
     kind: UnitKind
-    tokens: tuple[Token, ...]  # PREBUILT: the one Prebuilt
+    tokens: tuple[Token, ...]
 
     @property
     def line(self) -> int:
@@ -88,9 +87,10 @@ def _parser() -> Lark:
     )
 
 
-def frame(tokens: Iterable[Token | Prebuilt]) -> Iterator[Unit]:
+def frame(tokens: Iterable[Token | Prebuilt]) -> Iterator[Unit | Prebuilt]:
     """Group tokens into units, in log order. A record the fast path read
-    ends the unit in progress, as the next record's date line would."""
+    ends the unit in progress, as the next record's date line would, and
+    passes through as is."""
     parser = _parser()
     _events.pending = []
     interactive = parser.parse_interactive()
@@ -112,7 +112,7 @@ def frame(tokens: Iterable[Token | Prebuilt]) -> Iterator[Unit]:
                 current = []
                 _events.pending = []
                 interactive = parser.parse_interactive()
-            yield Unit(UnitKind.PREBUILT, (token,))  # type: ignore[arg-type]
+            yield token  # type: ignore[misc]  # as is: the reader knows it
             continue
         current.append(token)
         try:

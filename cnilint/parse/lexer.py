@@ -226,7 +226,8 @@ def tokenize(lines: Iterable[str | Prebuilt], max_bytes: int = DEFAULT_MAX_BYTES
     window = 0  # characters since the last separator
     for line in lines:
         if type(line) is not str:
-            yield from run.flush()
+            if run.lines or run.elided:
+                yield from run.flush()
             yield line  # type: ignore[misc]
             lineno, window = line.next_line - 1, 0  # type: ignore[union-attr]
             continue

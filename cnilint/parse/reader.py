@@ -442,12 +442,13 @@ class LogReader(Iterator[Record]):
         trouble: list[Unit] = []
         trouble_size = 0
         for unit in frame(tokenize(lines, self.max_record_bytes)):
-            if unit.kind is UnitKind.PREBUILT:  # a well-formed record read by the fast path
-                for record in self._settle(trouble, index):
-                    index += 1
-                    yield record
-                trouble, trouble_size = [], 0
-                prebuilt: Prebuilt = unit.tokens[0]  # type: ignore[assignment]
+            if type(unit) is Prebuilt:  # a well-formed record read by the fast path
+                if trouble or self._stretch is not None:
+                    for record in self._settle(trouble, index):
+                        index += 1
+                        yield record
+                    trouble, trouble_size = [], 0
+                prebuilt = unit
                 self._tap.forget_before(prebuilt.next_line)
                 self._file_notes(prebuilt.line - 1)
                 yield fast.build(prebuilt, file=self.file, plugin=self.plugin, index=index)

@@ -262,7 +262,7 @@ class Body:
     line: int
     value: Any = None
     error: JsonError | None = None
-    _positions: dict[Path, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
+    _positions: dict[Path, tuple[int, int]] | None = field(default=None, repr=False, compare=False)  # when asked
     duplicates: tuple[DuplicateKey, ...] = ()
 
     @property
@@ -276,17 +276,22 @@ class Body:
     def position(self, path: Path) -> tuple[int, int] | None:
         """(line, column) in the log of the value at `path`, or of its nearest
         ancestor that exists."""
-        if not self._positions and not self.empty:
-            self._positions.update(value_positions(self.raw))
+        positions = self._scanned()
         path = tuple(path)
         while True:
-            found = self._positions.get(path)
+            found = positions.get(path)
             if found is not None:
                 line, column = found
                 return self.line + line - 1, column
             if not path:
                 return None
             path = path[:-1]
+
+    def _scanned(self) -> dict[Path, tuple[int, int]]:
+        """Where each value of the body is (scanned on first use: most bodies never need it)."""
+        if self._positions is None:
+            object.__setattr__(self, "_positions", {} if self.empty else dict(value_positions(self.raw)))
+        return self._positions  # type: ignore[return-value]
 
     def line_of(self, path: Path) -> int:
         found = self.position(path)
@@ -297,10 +302,9 @@ class Body:
         position: the string a damaged byte was found in, say."""
         if len(self.raw) > MAX_SCANNED:  # a scan costs about a second a megabyte: not for a note
             return None
-        if not self._positions and not self.empty:
-            self._positions.update(value_positions(self.raw))
+        positions = self._scanned()
         target = (line - self.line + 1, column)
-        starts = [(position, path) for path, position in self._positions.items() if position <= target]
+        starts = [(position, path) for path, position in positions.items() if position <= target]
         return max(starts, key=lambda start: start[0])[1] if starts else None
 
     def problems(self, label: str) -> list[Problem]:
@@ -355,9 +359,11 @@ def _number_failure(raw: str, line: int, exc: ValueError) -> Body:
     return Body(raw, line, None, JsonError(message, line + at_line - 1, column))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
-    """One plugin invocation as the wrapper logged it."""
+    """One plugin invocation as the wrapper logged it. Treat it as read-only
+    (not frozen only because a frozen dataclass costs twice as much to build,
+    and a log has millions of records): `dataclasses.replace` gives an edited copy."""
 
     file: str
     plugin: str | None

@@ -31,10 +31,10 @@ from cnilint.parse.records import BAD_UTF8, CUT_STREAM, LONG_LINE, MORE_DAMAGE, 
 
 ENCODING = "utf-8"
 BLOCK_SIZE = 1 << 18  # bytes read at a time for the fast path (several copies live per open log)
-# What makes a block go line by line: bytes the line reader notes (NUL), and
-# every line break but LF (str.splitlines and the lexer would see other lines),
-# as UTF-8 (bytes.__contains__ is a memchr/memmem: far faster than a regex here).
-_UNCLEAN = tuple(char.encode() for char in "\x00\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# What makes a block go line by line: characters the line reader notes (NUL),
+# and every line break but LF (str.splitlines and the lexer would see other lines).
+_UNCLEAN_ASCII = "\x00\r\x0b\x0c\x1c\x1d\x1e"
+_UNCLEAN = _UNCLEAN_ASCII + "\x85\u2028\u2029"
 DEFAULT_MAX_RECORD_BYTES = DEFAULT_MAX_BYTES
 MAX_NOTED_LINES = 100  # damaged lines noted one by one per log; the rest are counted
 KEPT_OF_LONG_LINE = 4096  # bytes kept of a line over the limit: enough to classify it
@@ -214,7 +214,7 @@ class LineSource:
             text = block.decode(ENCODING)
         except UnicodeDecodeError:
             text = None
-        if text is not None and not any(mark in block for mark in _UNCLEAN):
+        if text is not None and _clean(text):
             yield CleanText(text)
             return lineno + text.count("\n") + (0 if text.endswith("\n") else 1)
         for raw in _split_lines(block):
@@ -327,6 +327,14 @@ class LineSource:
 
 
 NUL_DETAIL = "(a crash can leave a log padded with zeros)"
+
+
+def _clean(text: str) -> bool:
+    """No character that needs the line reader (str searches are memchr; isascii is a flag)."""
+    for char in _UNCLEAN_ASCII if text.isascii() else _UNCLEAN:  # noqa: SIM110 - no generator per block
+        if char in text:
+            return False
+    return True
 
 
 def _split_lines(block: bytes) -> list[bytes]:
