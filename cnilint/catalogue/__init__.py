@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -88,7 +89,7 @@ def _info(entry: dict) -> RuleInfo:
 def catalogue() -> dict[str, RuleInfo]:
     """Every rule of the catalogue by ID, in catalogue order."""
     text = resources.files(__package__).joinpath("rules.yaml").read_text(encoding="utf-8")
-    return {entry["id"]: _info(entry) for entry in yaml.safe_load(text)}
+    return {entry["id"]: _info(entry) for entry in _load_yaml(text)}
 
 
 @lru_cache(maxsize=1)
@@ -97,4 +98,9 @@ def explanations() -> dict[str, dict[str, str]]:
     source = resources.files(__package__).joinpath("explanations.yaml")
     if not source.is_file():
         return {}
-    return yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    return _load_yaml(source.read_text(encoding="utf-8")) or {}
+
+
+def _load_yaml(text: str) -> Any:
+    """Safe loading, with libyaml where PyYAML has it (10x faster: every run reads the catalogue)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
