@@ -1,4 +1,5 @@
-"""Command line: `cnilint [check] PATH...`, `records`, `timeline`, `rules`, `rule ID`.
+"""Command line: `cnilint [check] PATH...`, `records`, `timeline`, `rules`, `rule ID`,
+`capture install|status|uninstall`.
 
 Exit codes (as ruff): 0 no finding at or above --fail-on, 1 there is one,
 2 usage error, bad option or a PATH that cannot be read.
