@@ -18,7 +18,7 @@ from test_fuzz import FUZZ, mutated_logs
 
 from cnilint.parse import fast, parse, source
 from cnilint.parse.framer import _parser
-from cnilint.parse.lexer import Prebuilt
+from cnilint.parse.lexer import PrebuiltRun
 
 NOT_LOGS = {".json", ".md", ".toml", ".yaml", ".yml", ".html", ".py", ".csv", ".sarif", ".xml", ".txt", ".jsonl"}
 LOGS = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix not in NOT_LOGS)
@@ -43,7 +43,7 @@ def test_every_fixture_reads_the_same_with_and_without_the_fast_path(log: Path) 
 def test_the_fast_path_reads_the_well_formed_records_of_real_captures() -> None:
     data = (REAL / "02b-bridge-1.0.0" / "bridge").read_text()
     items = list(fast.scan([fast.CleanText(data)], 16 << 20))
-    prebuilt = [item for item in items if type(item) is Prebuilt]
+    prebuilt = [record for item in items if type(item) is PrebuiltRun for record in item.records]
     assert len(prebuilt) == len(list(parse(REAL / "02b-bridge-1.0.0" / "bridge")))
     assert not [item for item in items if type(item) is str and item.strip()]  # nothing left for the grammar
 

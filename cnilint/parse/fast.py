@@ -19,7 +19,15 @@ import re
 from collections.abc import Iterable, Iterator
 
 from cnilint.parse.fields import Outcome, echoed_body, read_date, read_outcome
-from cnilint.parse.lexer import LINE_COST, MARKERS, OUTCOME_PREFIXES, RETURNED_PREFIX, STDERR_MARKER, Prebuilt
+from cnilint.parse.lexer import (
+    LINE_COST,
+    MARKERS,
+    OUTCOME_PREFIXES,
+    RETURNED_PREFIX,
+    STDERR_MARKER,
+    Prebuilt,
+    PrebuiltRun,
+)
 from cnilint.parse.lexer import classify_any as _classify
 from cnilint.parse.records import Body, Problem, Record, Variables
 
@@ -107,9 +115,9 @@ class CleanText:
         self.text = text
 
 
-def scan(items: Iterable[str | CleanText], max_record_bytes: int) -> Iterator[str | Prebuilt]:
+def scan(items: Iterable[str | CleanText], max_record_bytes: int) -> Iterator[str | PrebuiltRun]:
     """Lines for the grammar path, with the records the fast path read in
-    their place (`items`: lines, and CleanText blocks of whole lines)."""
+    their place, in runs (`items`: lines, and CleanText blocks of whole lines)."""
     buffer, pos, line = "", 0, 1  # `line`: the line number at `pos`
     hold = max(max_record_bytes, 1 << 20)  # text kept while waiting for a record's end
     for item in items:
@@ -126,17 +134,23 @@ def scan(items: Iterable[str | CleanText], max_record_bytes: int) -> Iterator[st
     yield from _read(buffer, pos, line, max_record_bytes, hold, final=True)
 
 
-def _read(text: str, pos: int, line: int, max_record_bytes: int, hold: int, *, final: bool) -> Iterator[str | Prebuilt]:
+def _read(
+    text: str, pos: int, line: int, max_record_bytes: int, hold: int, *, final: bool
+) -> Iterator[str | PrebuiltRun]:
     size = len(text)
+    run: list[Prebuilt] = []
     while pos < size:
         found = match_record(text, pos, max_record_bytes)
         if found is not None:
             end = found.end()
             next_line = line + text.count("\n", pos, end)
             blank = end - found.start("blank")  # blank lines after the closing separator
-            yield Prebuilt(found, line, next_line - 1 - blank, next_line)
+            run.append(Prebuilt(found, line, next_line - 1 - blank, next_line))
             pos, line = end, next_line
             continue
+        if run:
+            yield PrebuiltRun(run)
+            run = []
         upto = _next_record(text, pos, max_record_bytes)
         if upto < 0:
             if not final and size - pos <= hold:
@@ -144,6 +158,8 @@ def _read(text: str, pos: int, line: int, max_record_bytes: int, hold: int, *, f
             upto = size
         line = yield from _lines(text[pos:upto], line)
         pos = upto
+    if run:
+        yield PrebuiltRun(run)
     return pos, line
 
 

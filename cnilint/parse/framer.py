@@ -19,7 +19,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 from lark.lexer import Lexer
 
-from cnilint.parse.lexer import Prebuilt
+from cnilint.parse.lexer import PrebuiltRun
 from cnilint.resources import read_text
 
 GRAMMAR_FILE = "wrapper_log.lark"
@@ -87,10 +87,10 @@ def _parser() -> Lark:
     )
 
 
-def frame(tokens: Iterable[Token | Prebuilt]) -> Iterator[Unit | Prebuilt]:
-    """Group tokens into units, in log order. A record the fast path read
-    ends the unit in progress, as the next record's date line would, and
-    passes through as is."""
+def frame(tokens: Iterable[Token | PrebuiltRun]) -> Iterator[Unit | PrebuiltRun]:
+    """Group tokens into units, in log order. Records the fast path read end
+    the unit in progress, as the next record's date line would, and pass
+    through as is."""
     parser = _parser()
     _events.pending = []
     interactive = parser.parse_interactive()
@@ -106,7 +106,7 @@ def frame(tokens: Iterable[Token | Prebuilt]) -> Iterator[Unit | Prebuilt]:
         _events.pending = []
 
     for token in tokens:
-        if type(token) is Prebuilt:
+        if type(token) is PrebuiltRun:
             if current:
                 yield from _close(interactive, current)
                 current = []

@@ -96,6 +96,17 @@ class Prebuilt:
         self.next_line = next_line  # the first line after it (blank lines after it are read with it)
 
 
+class PrebuiltRun:
+    """Consecutive records the fast path read, passed on together: one step of
+    the lexer, framer and reader for a whole block of well-formed records."""
+
+    __slots__ = ("next_line", "records")
+
+    def __init__(self, records: list[Prebuilt]) -> None:
+        self.records = records
+        self.next_line = records[-1].next_line
+
+
 class Elided(str):
     """The value of a TEXT token whose lines were not kept (over the size limit).
 
@@ -212,13 +223,13 @@ class _TextRun:
         yield _token("DATE", content, last_no)
 
 
-def tokenize(lines: Iterable[str | Prebuilt], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Token | Prebuilt]:
+def tokenize(lines: Iterable[str | PrebuiltRun], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Token | PrebuiltRun]:
     """Yield the terminals of a log given its lines (terminators kept).
 
     Marker tokens carry the line content; TEXT tokens carry the raw lines,
     terminators included, so bodies can be rebuilt byte for byte. Past
     `max_bytes` characters since the last separator, TEXT runs are elided.
-    A record the fast path already read (a `Prebuilt` among the lines) passes
+    Records the fast path already read (a `PrebuiltRun` among the lines) pass
     through as is.
     """
     run = _TextRun()

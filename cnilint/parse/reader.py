@@ -35,7 +35,7 @@ from cnilint.parse.lexer import (
     MARKERS,
     RETURNED_PREFIX,
     Elided,
-    Prebuilt,
+    PrebuiltRun,
     text_size,
     tokenize,
 )
@@ -101,7 +101,7 @@ class _LineTap:
     def __iter__(self) -> Iterator[str]:
         kept = self._kept
         for line in self._lines:
-            if type(line) is Prebuilt:  # a record read whole: the reader forgets up to its end
+            if type(line) is PrebuiltRun:  # records read whole: the reader forgets up to their end
                 yield line
                 continue
             kept.append(line)
@@ -442,17 +442,18 @@ class LogReader(Iterator[Record]):
         trouble: list[Unit] = []
         trouble_size = 0
         for unit in frame(tokenize(lines, self.max_record_bytes)):
-            if type(unit) is Prebuilt:  # a well-formed record read by the fast path
+            if type(unit) is PrebuiltRun:  # well-formed records read by the fast path
                 if trouble or self._stretch is not None:
                     for record in self._settle(trouble, index):
                         index += 1
                         yield record
                     trouble, trouble_size = [], 0
-                prebuilt = unit
-                self._tap.forget_before(prebuilt.next_line)
-                self._file_notes(prebuilt.line - 1)
-                yield fast.build(prebuilt, file=self.file, plugin=self.plugin, index=index)
-                index += 1
+                self._tap.forget_before(unit.next_line)
+                self._file_notes(unit.records[0].line - 1)
+                build, file, plugin = fast.build, self.file, self.plugin
+                for prebuilt in unit.records:
+                    yield build(prebuilt, file=file, plugin=plugin, index=index)
+                    index += 1
                 continue
             if _is_blank_gap(unit):
                 continue
