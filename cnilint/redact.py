@@ -51,6 +51,9 @@ _CREDENTIAL_FORMATS = (
 )
 
 
+MAX_REMEMBERED_MESSAGES = 100_000  # distinct finding messages redacted once each
+
+
 class Redactor:
     """Replace secrets in text, mappings and JSON values; `enabled=False` passes all through."""
 
@@ -146,6 +149,15 @@ class Redactor:
             return f"{name}={MARK}" + ("\n" if line.endswith("\n") else "")
         return self.text(line) or ""
 
+    def _finding(self, finding: Any, redacted: dict[str, str]) -> Any:
+        """The finding, copied only when its message holds a secret."""
+        message = redacted.get(finding.message)
+        if message is None:
+            message = self.text(finding.message) or ""
+            if len(redacted) < MAX_REMEMBERED_MESSAGES:
+                redacted[finding.message] = message
+        return finding if message == finding.message else replace(finding, message=message)
+
     def report(self, data: Any) -> Any:
         """A copy of a ReportData with every string that came from a log redacted."""
         if not self.enabled:
@@ -167,12 +179,13 @@ class Redactor:
                 )
                 for row in data.records
             ]
+        redacted: dict[str, str] = {}  # findings repeat their messages: redact each text once
         baseline = dict(data.baseline)
         if baseline.get("stale"):
             baseline["stale"] = [self.value(entry) for entry in baseline["stale"]]
         return replace(
             data,
-            findings=[replace(finding, message=self.text(finding.message) or "") for finding in data.findings],
+            findings=[self._finding(finding, redacted) for finding in data.findings],
             problems=[{**problem, "message": self.text(problem["message"])} for problem in data.problems],
             records=records,
             read_lines=read_lines,
