@@ -28,7 +28,6 @@ from cnilint.parse.lexer import (
     Prebuilt,
     PrebuiltRun,
 )
-from cnilint.parse.lexer import classify_any as _classify
 from cnilint.parse.records import Body, Problem, Record, Variables
 
 # A line inside a block: not a marker line of either wrapper, not a separator
@@ -38,6 +37,8 @@ _PREFIX_MARKERS = "|".join(re.escape(prefix) for prefix in (RETURNED_PREFIX, *OU
 _PLAIN_LINE = rf"(?!(?:{_EXACT_MARKERS})\n|{_PREFIX_MARKERS}|={{20}})[^\n]*\n"
 _LINES = rf"(?:{_PLAIN_LINE})*"
 _SEPARATOR = r"={20,}\n"
+_MARKER_LINE_TEXTS = frozenset((*MARKERS, STDERR_MARKER))
+_PREFIXES = tuple(OUTCOME_PREFIXES)  # lines the lexer reads as markers by their start (and "Returned at:")
 MAX_BLANK_AFTER = 16  # blank lines read with a record; more go to the grammar path as a gap
 
 RECORD = re.compile(
@@ -77,8 +78,8 @@ def match_record(text: str, pos: int, max_record_bytes: int) -> re.Match[str] | 
     if found is None:
         return None
     date = found.group("date")
-    if _classify(date) != "TEXT" or RETURNED_PREFIX in date:
-        return None  # the lexer reads this line as a marker, not a date
+    if date in _MARKER_LINE_TEXTS or date.startswith(_PREFIXES) or RETURNED_PREFIX in date:
+        return None  # the lexer reads this line as a marker (or glued output), not a date
     start, end = found.span()
     # Conservative size bound (4 bytes a character, a line a character): records near the limit take the grammar path.
     if (4 + LINE_COST) * (end - start) + LINE_COST * MAX_BLANK_AFTER > max_record_bytes:
@@ -169,6 +170,9 @@ def _lines(text: str, line: int) -> Iterator[str]:
     return line + len(lines)
 
 
+_NO_OUTCOME = Outcome()  # classic records
+
+
 def build(prebuilt: Prebuilt, *, file: str, plugin: str | None, index: int) -> Record:
     """The record of a fast-path match, as the grammar path builds it."""
     found: re.Match[str] = prebuilt.match  # type: ignore[assignment]
@@ -179,7 +183,7 @@ def build(prebuilt: Prebuilt, *, file: str, plugin: str | None, index: int) -> R
     output_header = input_line + stdin.count("\n")
     problems: list[Problem] = []
     started, started_at = read_date(found.group("date"), "", first, problems)
-    outcome = Outcome()
+    outcome = _NO_OUTCOME
     stderr = found.group("stderr")
     if stderr is not None:
         exit_line = output_header + 2 + stdout.count("\n") + stderr.count("\n")

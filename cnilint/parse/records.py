@@ -267,7 +267,7 @@ class Body:
 
     @property
     def empty(self) -> bool:
-        return self.raw.strip() == ""
+        return not self.raw or self.raw.isspace()
 
     @property
     def is_json(self) -> bool:
@@ -317,7 +317,7 @@ class Body:
 
     @staticmethod
     def decode(raw: str, line: int) -> Body:
-        if raw.strip() == "":
+        if not raw or raw.isspace():
             return Body(raw, line)
         try:
             return Body(raw, line, _DECODER.decode(raw))
