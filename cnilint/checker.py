@@ -12,7 +12,9 @@ CheckRun for the same records.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,6 +37,8 @@ from cnilint.redact import Redactor
 from cnilint.reports.data import RecordRow, ReportData, report_data
 from cnilint.rules import checked_rule_ids
 from cnilint.summary import Summary
+
+COLLECT_AFTER_ALLOCATIONS = 50_000  # the collector's first-generation threshold during a check (default 700)
 
 
 class LogLike(Protocol):
@@ -90,6 +94,30 @@ def check_results(
 ) -> CheckRun:
     """The run over records already checked alone ((log, its results) pairs, each
     log's results in its own order): counts, findings, then the cross-record stage."""
+    with fewer_collections():
+        return _run(logs, engine, conflists, keep_records, progress)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often: a check makes millions of
+    short-lived objects without cycles (refcounts free them), and each pass of
+    the collector over the live ones is wasted (measured: 4-14% of a check)."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], COLLECT_AFTER_ALLOCATIONS), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _run(
+    logs: list[tuple[LogLike, Iterable[RecordResult]]],
+    engine: Engine,
+    conflists: dict[str, Conflist] | None,
+    keep_records: bool,
+    progress: Progress | None,
+) -> CheckRun:
     run = CheckRun(records=[] if keep_records else None)
     run.summary.files = len(logs)
     with_findings = _RecordMarks()

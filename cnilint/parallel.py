@@ -370,7 +370,10 @@ def _size(log: LogInput) -> int:
 def _serve(setup: _Setup, requests: Any, replies: Any) -> None:
     """A worker: open files, then send a batch of a file per request, until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the main process, which stops us
+    from cnilint.checker import COLLECT_AFTER_ALLOCATIONS
     from cnilint.engine import Engine
+
+    gc.set_threshold(COLLECT_AFTER_ALLOCATIONS, *gc.get_threshold()[1:])  # as in run_checks: a worker only checks
 
     engine = Engine(setup.options) if setup.options is not None else None
     secrets = _Secrets(setup.options) if setup.options is not None else None
