@@ -26,15 +26,13 @@ from typing import Any
 
 from cnilint.catalogue import RuleInfo, catalogue
 from cnilint.facts import MEMO_MAX_TEXT, Facts, value_start
-from cnilint.findings import Finding, Related, config_text, fingerprint_from
+from cnilint.findings import Finding, Related, StringPool, config_text, fingerprint_from
 from cnilint.options import Options
 from cnilint.parse import Body, Record
 from cnilint.parse.jsonpos import MAX_DEPTH, format_path
 from cnilint.profiles import LIBCNI_DEVIATIONS, deviation
 from cnilint.rules import CHECKS, INPUT_CONDITIONS, Check, TextMemo, Violation, load_all
 from cnilint.versions import COMMANDS, Version
-
-SHARED_STRINGS = 100_000  # distinct strings findings share (messages, paths, fingerprints)
 
 
 @dataclass
@@ -70,7 +68,7 @@ class Engine:
         self._applicable: dict[tuple[str, str | None, Version | None], bool] = {}
         # Findings are dropped only by per-file/per-plugin ignores or below --severity.
         self._plain = not self.options.per_file_ignores and not self.options.per_plugin_ignores
-        self._strings: dict[str, str] = {}
+        self._strings = StringPool()
 
     def _applies(self, info: RuleInfo, command: str | None, version: Version | None) -> bool:
         if not self.options.enabled(info.id):
@@ -230,7 +228,7 @@ class Engine:
         info = self.rules[rule_id]
         line, path = _locate(violation, record)
         command = facts.command
-        shared = self._shared
+        shared = self._strings.share
         return Finding(
             rule=rule_id,
             severity=severity,
@@ -249,16 +247,6 @@ class Engine:
             related=related,
             fingerprint=shared(_fingerprint(rule_id, path, record.plugin, command, facts.version_label, facts)),
         )
-
-    def _shared(self, text: str | None) -> str | None:
-        """One object for equal strings of findings: a log of a million records
-        repeats the same messages and fingerprints, kept until the report."""
-        if text is None:
-            return None
-        known = self._strings.setdefault(text, text)
-        if len(self._strings) > SHARED_STRINGS:  # bounded: start again (sharing is only a saving)
-            self._strings = {}
-        return known
 
     def cross_finding(
         self, rule_id: str, violation: Violation, facts: Facts, related: tuple[Related, ...], known: str | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -85,3 +85,37 @@ def fingerprint_from(
     head = json.dumps([rule, path, plugin, command, version])
     text = f"{head[:-1]}, {configuration}]"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+class StringPool:
+    """One object for equal strings: a log of a million records repeats the same
+    messages, paths and fingerprints in its findings, all kept until the report."""
+
+    MAX_STRINGS = 100_000  # bounded: past it, start again (sharing is only a saving)
+
+    def __init__(self) -> None:
+        self._strings: dict[str, str] = {}
+
+    def share(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        known = self._strings.setdefault(text, text)
+        if len(self._strings) > self.MAX_STRINGS:
+            self._strings = {}
+        return known
+
+    def finding(self, finding: Finding) -> Finding:
+        """The finding with its strings shared (for findings unpickled from a worker)."""
+        share = self.share
+        return replace(
+            finding,
+            message=share(finding.message),
+            path=share(finding.path),
+            command=share(finding.command),
+            version=share(finding.version),
+            fingerprint=share(finding.fingerprint),
+            title=share(finding.title),
+            url=share(finding.url),
+            plugin=share(finding.plugin),
+            file=share(finding.file),
+        )

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any
 
+from cnilint.findings import StringPool
 from cnilint.inputs import InputError, LogInput, expand
 from cnilint.options import Options
 from cnilint.parse import LogReader, Problem, Record
@@ -138,6 +139,7 @@ class WorkerPool:
         self._workers: list[_Worker] = []
         self._logs: dict[int, RemoteLog] = {}
         self._owner: dict[int, _Worker] = {}
+        self._strings = StringPool()
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -275,7 +277,11 @@ class WorkerPool:
                     raise OSError(payload.error)
                 return
             self._ask(log)  # keep DEPTH batches coming while this one is consumed
-            yield from payload
+            for item in payload:
+                findings = getattr(item, "findings", None)
+                if findings:  # unpickled strings are all new objects: share them as the engine does
+                    item.findings = [self._strings.finding(finding) for finding in findings]
+                yield item
 
 
 class OrderedLogs:
