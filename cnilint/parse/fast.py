@@ -224,5 +224,4 @@ def build(prebuilt: Prebuilt, *, file: str, plugin: str | None, index: int) -> R
         stderr=outcome.stderr,
         duration_ms=outcome.duration_ms,
         invocation=outcome.invocation,
-        wall_start=outcome.wall_start,
     )

@@ -38,7 +38,6 @@ class Outcome:
     stderr: str | None = None
     invocation: str | None = None
     duration_ms: float | None = None
-    wall_start: float | None = None  # seconds since the epoch, sub-second: orders calls within a second
 
 
 def _value(content: str) -> str:
@@ -85,5 +84,4 @@ def read_outcome(
         stderr=echoed_body(stderr or ""),
         invocation=_value(invocation[0]) or None,
         duration_ms=duration,
-        wall_start=wall[0] if wall is not None else None,
     )

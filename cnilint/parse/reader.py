@@ -269,7 +269,6 @@ def build_record(
         stderr=outcome.stderr,
         duration_ms=outcome.duration_ms,
         invocation=outcome.invocation,
-        wall_start=outcome.wall_start,
     )
 
 

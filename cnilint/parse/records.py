@@ -390,7 +390,6 @@ class Record:
     stderr: str | None = None  # the plugin's stderr, exactly
     duration_ms: float | None = None
     invocation: str | None = None  # the wrapper's id of this call
-    wall_start: float | None = None  # when the call started, seconds since the epoch (sub-second)
 
     def line_of_variable(self, name: str) -> int:
         """Log line where NAME is printed: in `CNI params:` if there, else in
