@@ -436,6 +436,9 @@ class LogReader(Iterator[Record]):
     def __next__(self) -> Record:
         return next(self._records)
 
+    def __iter__(self) -> Iterator[Record]:
+        return self._records  # `for record in reader` resumes the generator directly
+
     def _read(self, lines: Iterable[str]) -> Iterator[Record]:
         index = 0
         trouble: list[Unit] = []

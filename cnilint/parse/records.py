@@ -248,7 +248,7 @@ class DuplicateKey:
     first_line: int  # in the log, of the earlier key
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # read-only by convention, as Record: two per record, built for millions
 class Body:
     """INPUT or OUTPUT: the raw text and, when it is JSON, its decoded value.
 
@@ -290,7 +290,7 @@ class Body:
     def _scanned(self) -> dict[Path, tuple[int, int]]:
         """Where each value of the body is (scanned on first use: most bodies never need it)."""
         if self._positions is None:
-            object.__setattr__(self, "_positions", {} if self.empty else dict(value_positions(self.raw)))
+            self._positions = {} if self.empty else dict(value_positions(self.raw))
         return self._positions  # type: ignore[return-value]
 
     def line_of(self, path: Path) -> int:
