@@ -52,6 +52,8 @@ _CREDENTIAL_FORMATS = (
 
 
 MAX_REMEMBERED_MESSAGES = 100_000  # distinct finding messages redacted once each
+MAX_REMEMBERED_TEXTS = 50_000  # short texts (env values, names) redacted once each
+MAX_REMEMBERED_LENGTH = 512
 
 
 class Redactor:
@@ -70,9 +72,18 @@ class Redactor:
         self._json_pairs = re.compile(json_key, re.IGNORECASE)
         self._values: set[str] = set()
         self._values_pattern: re.Pattern[str] | None = None
+        # Env values and names repeat on every record: each short one is redacted once
+        # (forgotten whenever a new secret value is learned, which changes the answers).
+        self._texts: dict[str, str] = {}
+        self._secret_names: dict[str, bool] = {}
 
     def secret_name(self, name: str) -> bool:
-        return bool(self._names.search(name))
+        known = self._secret_names.get(name)
+        if known is None:
+            known = bool(self._names.search(name))
+            if len(self._secret_names) < MAX_REMEMBERED_TEXTS:
+                self._secret_names[name] = known
+        return known
 
     def observe(self, variables: Mapping[str, str]) -> None:
         """Learn the values of secret-looking variables, to hide them anywhere."""
@@ -82,10 +93,22 @@ class Redactor:
             if value and len(value) >= 4 and self.secret_name(name) and value not in self._values:
                 self._values.add(value)
                 self._values_pattern = None
+                self._texts.clear()
 
     def text(self, text: str | None) -> str | None:
         if not self.enabled or not text:
             return text
+        if len(text) > MAX_REMEMBERED_LENGTH:  # bodies: rarely the same twice
+            return self._redacted(text)
+        known = self._texts.get(text)
+        if known is None:
+            known = self._redacted(text)
+            if len(self._texts) >= MAX_REMEMBERED_TEXTS:
+                self._texts.clear()
+            self._texts[text] = known
+        return known
+
+    def _redacted(self, text: str) -> str:
         if self._values:
             if self._values_pattern is None:
                 ordered = sorted(self._values, key=len, reverse=True)
