@@ -96,3 +96,13 @@ def test_credential_formats_and_key_blocks_keep_line_counts() -> None:
         "API_KEY": MARK,
         "MONKEY": "y",
     }
+
+
+def test_a_secret_learned_later_is_hidden_in_text_already_redacted_once() -> None:
+    from cnilint.redact import MARK, Redactor
+
+    redactor = Redactor()
+    line = "netns of pod s3cr3t-value-42"
+    assert redactor.text(line) == line  # nothing known yet (and the answer is remembered)
+    redactor.observe({"API_TOKEN": "s3cr3t-value-42"})
+    assert redactor.text(line) == f"netns of pod {MARK}"

@@ -5,10 +5,10 @@ A busy node logs about a megabyte an hour per plugin, almost all of it records
 exactly as the wrapper writes them when nothing goes wrong. For those, one
 match of RECORD (C speed) finds every block, and the checks the reader makes on
 grammar-accepted records (no marker glued to text, `CNI params:` equal to the
-CNI lines of `env:`) run as two more searches. Whatever does not match
-exactly, and every line of a block the source could not decode cleanly, goes
-to the grammar path (lexer, lark framer, reader) unchanged: the fast path only
-takes records the grammar accepts, in the shape `_SHAPE` below, and
+CNI lines of `env:`) become a string count and one findall. Whatever does not
+match exactly, and every line of a block the source could not decode cleanly,
+goes to the grammar path (lexer, lark framer, reader) unchanged: the fast path
+only takes records the grammar accepts, in the token shapes `SHAPES` below, and
 tests/test_fast_path.py checks both paths give the same records on every
 fixture and on generated logs.
 """
