@@ -40,12 +40,34 @@ def test_every_fixture_reads_the_same_with_and_without_the_fast_path(log: Path) 
     _same_both_ways(log)
 
 
-def test_the_fast_path_reads_the_well_formed_records_of_real_captures() -> None:
-    data = (REAL / "02b-bridge-1.0.0" / "bridge").read_text()
-    items = list(fast.scan([fast.CleanText(data)], 16 << 20))
+@pytest.mark.parametrize(
+    "log",
+    [
+        REAL / "02b-bridge-1.0.0" / "bridge",
+        REAL / "10-tty" / "bridge",  # stdin a terminal: no INPUT, "Returned at:" glued to unended output
+        REAL / "10-tty" / "loopback",
+        FIXTURES / "cnilint-wrapper" / "bridge",
+    ],
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_the_fast_path_reads_every_well_formed_record_of_real_captures(log: Path) -> None:
+    items = list(fast.scan([fast.CleanText(log.read_text())], 16 << 20))
     prebuilt = [record for item in items if type(item) is PrebuiltRun for record in item.records]
-    assert len(prebuilt) == len(list(parse(REAL / "02b-bridge-1.0.0" / "bridge")))
+    assert len(prebuilt) == len(list(parse(log)))
     assert not [item for item in items if type(item) is str and item.strip()]  # nothing left for the grammar
+
+
+def test_blank_lines_before_text_that_is_no_record_go_with_that_text_to_the_grammar_path() -> None:
+    # Found by hypothesis: a record, its two blank lines, then a date line glued to its separator.
+    record = (REAL / "02b-bridge-1.0.0" / "bridge").read_text().split("\n\n\n")[0] + "\n\n\n"
+    damaged = record.replace("=\nCNI params:", "=\nCNI params:", 1)
+    date, rest = damaged.split("\n", 1)
+    _same_both_ways((record + date + "\x01" + rest).encode())
+
+
+def test_a_marker_glued_to_output_before_returned_at_is_left_to_the_grammar_path() -> None:
+    text = (REAL / "10-tty" / "bridge").read_text().replace("}Returned at:", "}OUTPUT:Returned at:", 1)
+    _same_both_ways(text.encode())
 
 
 def test_records_cut_by_any_block_boundary_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,8 +78,9 @@ def test_records_cut_by_any_block_boundary_read_the_same(monkeypatch: pytest.Mon
         assert _read(log, max_record_bytes=16 << 20) == expected, size
 
 
-@pytest.mark.parametrize("shape", fast.SHAPES, ids=("classic", "cnilint"))
-def test_the_shapes_the_fast_path_reads_are_records_of_the_grammar(shape: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("name", fast.SHAPES)
+def test_the_shapes_the_fast_path_reads_are_records_of_the_grammar(name: str) -> None:
+    shape = fast.SHAPES[name]
     interactive = _parser().parse_interactive()
     for line, kind in enumerate(shape, start=1):
         interactive.feed_token(Token(kind, "x", line=line, end_line=line))

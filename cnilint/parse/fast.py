@@ -3,9 +3,9 @@ expression each instead of line by line.
 
 A busy node logs about a megabyte an hour per plugin, almost all of it records
 exactly as the wrapper writes them when nothing goes wrong. For those, one
-match of RECORD (C speed) finds every block, and the checks the reader makes on
-grammar-accepted records (no marker glued to text, `CNI params:` equal to the
-CNI lines of `env:`) become a string count and one findall. Whatever does not
+match of RECORD (C speed) finds every block and rules out markers glued to
+text, and the reader's other check on grammar-accepted records (`CNI params:`
+equal to the CNI lines of `env:`) is one comparison of lines. Whatever does not
 match exactly, and every line of a block the source could not decode cleanly,
 goes to the grammar path (lexer, lark framer, reader) unchanged: the fast path
 only takes records the grammar accepts, in the token shapes `SHAPES` below, and
@@ -33,8 +33,17 @@ from cnilint.parse.records import Body, Problem, Record, Variables
 # A line inside a block: not a marker line of either wrapper, not a separator
 # (a run of 20 '=' starts one: stricter than the lexer, so only safe misses).
 _EXACT_MARKERS = "|".join(re.escape(marker) for marker in (*MARKERS, STDERR_MARKER))
-_PREFIX_MARKERS = "|".join(re.escape(prefix) for prefix in (RETURNED_PREFIX, *OUTCOME_PREFIXES))
-_PLAIN_LINE = rf"(?!(?:{_EXACT_MARKERS})\n|{_PREFIX_MARKERS}|={{20}})[^\n]*\n"
+_OUTCOME_MARKERS = "|".join(re.escape(prefix) for prefix in OUTCOME_PREFIXES)
+_PREFIX_MARKERS = rf"{re.escape(RETURNED_PREFIX)}|{_OUTCOME_MARKERS}"
+_MARKER_STARTS = "".join(sorted({text[0] for text in (*MARKERS, STDERR_MARKER, RETURNED_PREFIX, *OUTCOME_PREFIXES)}))
+# Nor a line ending with a marker: one glued to other text (`{...}INPUT:`) is the sign of another call's
+# lines in this record, which the reader reports (lines merely ending so go there too: rare, still right).
+_NOT_GLUED = "(?:(?<!:)|" + "".join(f"(?<!{re.escape(marker)})" for marker in MARKERS) + ")"
+# Atomic: a line read is never read again another way, so a record that does not match fails in linear time.
+_PLAIN_LINE = (  # a line that cannot start a marker (most lines) skips the lookahead
+    rf"(?>[^{re.escape(_MARKER_STARTS)}=\n][^\n]*+{_NOT_GLUED}\n"
+    rf"|(?!(?:{_EXACT_MARKERS})\n|{_PREFIX_MARKERS}|={{20}})[^\n]*+{_NOT_GLUED}\n)"
+)
 _LINES = rf"(?:{_PLAIN_LINE})*"
 _SEPARATOR = r"={20,}\n"
 _MARKER_LINE_TEXTS = frozenset((*MARKERS, STDERR_MARKER))
@@ -46,29 +55,33 @@ RECORD = re.compile(
     + _SEPARATOR
     + rf"CNI params:\n(?P<params>{_LINES})"
     + rf"env:\n(?P<env>{_LINES})"
-    + rf"INPUT:\n(?P<input>(?:{_PLAIN_LINE})+)"  # the grammar wants text here: at least the echoed newline
+    + rf"(?:INPUT:\n(?P<input>(?:{_PLAIN_LINE})+))?"  # text: at least the echoed newline; none: stdin a terminal
     + rf"OUTPUT:\n(?P<output>{_LINES})"
     + rf"(?:STDERR:\n(?P<stderr>{_LINES})"
     + r"(?P<exit>Exit code:[^\n]*)\n(?P<invocation>Invocation:[^\n]*)\n"
-    + r"(?P<monotonic>Monotonic:[^\n]*)\n(?P<wall>Wall clock:[^\n]*)\n)?"
+    + r"(?P<monotonic>Monotonic:[^\n]*)\n(?P<wall>Wall clock:[^\n]*)\n"
+    # Classic wrapper: output without a final newline has "Returned at:" glued to its last line.
+    + rf"|(?P<glued>(?!{_OUTCOME_MARKERS}|={{20}})[^\n]*?){_NOT_GLUED})"
     + r"(?P<returned>Returned at:[^\n]*)\n"
     + _SEPARATOR
     + rf"(?P<blank>\n{{0,{MAX_BLANK_AFTER}}})"
 )
 # Where a record may start: a line, a separator, `CNI params:`.
 _START = re.compile(r"^[^\n={\[][^\n]*\n={20,}\nCNI params:\n", re.MULTILINE)
-# The reader's consistency checks, as searches over the record's text.
-_GLUE_MARKERS = tuple(f"{marker}\n" for marker in MARKERS)
-_MARKER_LINES = (len(MARKERS), len(MARKERS) + 1)  # lines ending with ":": the markers (and STDERR:)
-_CNI_LINE = re.compile(r"^[^\n]*CNI[^\n]*\n", re.MULTILINE)
 
 # The token shapes the fast path reads, as the grammar's terminals (checked against lark in the tests).
-SHAPES = (
-    ("DATE", "SEP", "PARAMS_HEADER", "TEXT", "ENV_HEADER", "TEXT", "INPUT_HEADER", "TEXT", "OUTPUT_HEADER", "TEXT",
-     "RETURNED", "SEP"),
-    ("DATE", "SEP", "PARAMS_HEADER", "TEXT", "ENV_HEADER", "TEXT", "INPUT_HEADER", "TEXT", "OUTPUT_HEADER", "TEXT",
-     "STDERR_HEADER", "TEXT", "EXIT_CODE", "INVOCATION", "MONOTONIC", "WALL_CLOCK", "RETURNED", "SEP"),
-)  # fmt: skip
+SHAPES = {
+    "classic": ("DATE", "SEP", "PARAMS_HEADER", "TEXT", "ENV_HEADER", "TEXT", "INPUT_HEADER", "TEXT",
+                "OUTPUT_HEADER", "TEXT", "RETURNED", "SEP"),
+    "cnilint": ("DATE", "SEP", "PARAMS_HEADER", "TEXT", "ENV_HEADER", "TEXT", "INPUT_HEADER", "TEXT",
+                "OUTPUT_HEADER", "TEXT", "STDERR_HEADER", "TEXT", "EXIT_CODE", "INVOCATION", "MONOTONIC",
+                "WALL_CLOCK", "RETURNED", "SEP"),
+    "classic, terminal": ("DATE", "SEP", "PARAMS_HEADER", "TEXT", "ENV_HEADER", "TEXT", "OUTPUT_HEADER", "TEXT",
+                          "RETURNED", "SEP"),
+    "cnilint, terminal": ("DATE", "SEP", "PARAMS_HEADER", "TEXT", "ENV_HEADER", "TEXT", "OUTPUT_HEADER", "TEXT",
+                          "STDERR_HEADER", "TEXT", "EXIT_CODE", "INVOCATION", "MONOTONIC", "WALL_CLOCK",
+                          "RETURNED", "SEP"),
+}  # fmt: skip
 
 
 def match_record(text: str, pos: int, max_record_bytes: int) -> re.Match[str] | None:
@@ -84,14 +97,9 @@ def match_record(text: str, pos: int, max_record_bytes: int) -> re.Match[str] | 
     # Conservative size bound (4 bytes a character, a line a character): records near the limit take the grammar path.
     if (4 + LINE_COST) * (end - start) + LINE_COST * MAX_BLANK_AFTER > max_record_bytes:
         return None
-    # A marker glued to the end of a line (`{...}INPUT:`) ends it with ":": when only the marker lines
-    # do, nothing is glued; else each marker must be on its own line once (more: maybe glued).
-    if text.count(":\n", start, end) != _MARKER_LINES[found.group("stderr") is not None]:
-        for marker in _GLUE_MARKERS:
-            if text.count(marker, start, end) != 1:
-                return None
-    if "".join(_CNI_LINE.findall(found.group("env"))) != found.group("params"):
-        return None
+    env, params = found.group("env", "params")
+    if [line for line in env.split("\n") if "CNI" in line] != params.split("\n")[:-1]:
+        return None  # `CNI params:` is `env | grep CNI`: else another call's lines got in
     return found
 
 
@@ -140,12 +148,20 @@ def _read(
 ) -> Iterator[str | PrebuiltRun]:
     size = len(text)
     run: list[Prebuilt] = []
+    following = None  # the match at `pos`, when already made
     while pos < size:
-        found = match_record(text, pos, max_record_bytes)
+        found = following or match_record(text, pos, max_record_bytes)
+        following = None
         if found is not None:
             end = found.end()
+            if end > found.start("blank"):  # blank lines after the closing separator
+                # Read with the record only when a record follows (or the log ends): else they go with
+                # what follows to the grammar path, as that path would read them.
+                following = match_record(text, end, max_record_bytes) if end < size else None
+                if following is None and not (final and end == size):
+                    end = found.start("blank")
             next_line = line + text.count("\n", pos, end)
-            blank = end - found.start("blank")  # blank lines after the closing separator
+            blank = end - found.start("blank")
             run.append(Prebuilt(found, line, next_line - 1 - blank, next_line))
             pos, line = end, next_line
             continue
@@ -177,14 +193,17 @@ def build(prebuilt: Prebuilt, *, file: str, plugin: str | None, index: int) -> R
     """The record of a fast-path match, as the grammar path builds it."""
     found: re.Match[str] = prebuilt.match  # type: ignore[assignment]
     first = prebuilt.line
-    params, env, stdin, stdout = found.group("params", "env", "input", "output")
+    date, params, env, stdin, stdout, glued, stderr = found.group(
+        "date", "params", "env", "input", "output", "glued", "stderr"
+    )
+    if glued:
+        stdout += glued  # the lexer splits "Returned at:" off the output's last line
     params_lines, env_lines = params.count("\n"), env.count("\n")
-    input_line = first + 5 + params_lines + env_lines
-    output_header = input_line + stdin.count("\n")
+    input_line = first + 5 + params_lines + env_lines  # when piped: the line after INPUT:
+    output_header = input_line + stdin.count("\n") if stdin is not None else input_line - 1
     problems: list[Problem] = []
-    started, started_at = read_date(found.group("date"), "", first, problems)
+    started, started_at = read_date(date, "", first, problems)
     outcome = _NO_OUTCOME
-    stderr = found.group("stderr")
     if stderr is not None:
         exit_line = output_header + 2 + stdout.count("\n") + stderr.count("\n")
         outcome = read_outcome(
@@ -196,11 +215,17 @@ def build(prebuilt: Prebuilt, *, file: str, plugin: str | None, index: int) -> R
             problems,
         )
     returned, returned_at = read_date(found.group("returned"), RETURNED_PREFIX, prebuilt.end_line - 1, problems)
-    input_body = Body.decode(echoed_body(stdin), input_line)
-    output_body = Body.decode(echoed_body(stdout), output_header + 1) if stdout else Body("", output_header + 1)
-    for body, label in ((input_body, "INPUT"), (output_body, "OUTPUT")):
-        if body.duplicates:
-            problems.extend(body.problems(label))
+    # stdin a terminal (no INPUT): the classic wrapper tees stdout as is, the cnilint one adds a newline.
+    tty = stdin is None
+    input_body = Body.decode(echoed_body(stdin), input_line) if not tty else None
+    if not stdout:
+        output_body = Body("", output_header + 1)
+    else:
+        output_body = Body.decode(stdout if tty and stderr is None else echoed_body(stdout), output_header + 1)
+    if input_body is not None and input_body.duplicates:
+        problems.extend(input_body.problems("INPUT"))
+    if output_body.duplicates:
+        problems.extend(output_body.problems("OUTPUT"))
     return Record(
         file=file,
         plugin=plugin,
@@ -216,8 +241,8 @@ def build(prebuilt: Prebuilt, *, file: str, plugin: str | None, index: int) -> R
         input=input_body,
         output=output_body,
         complete=True,
-        tty=False,
-        problems=tuple(problems),
+        tty=tty,
+        problems=tuple(problems) if problems else (),
         params_line=first + 3 if params else None,
         env_line=first + 4 + params_lines if env else None,
         exit_code=outcome.exit_code,
