@@ -253,7 +253,8 @@ class Body:
     """INPUT or OUTPUT: the raw text and, when it is JSON, its decoded value.
 
     `line` is the log line of the body's first character. The decoded value is
-    the json module's (dicts and lists): treat it as read-only. When an object
+    the json module's (dicts and lists): treat it as read-only, as bodies of
+    one text may share it (see `_DECODED`). When an object
     has a key twice its last value is kept, as Go does, and `duplicates` says
     where.
     """
@@ -319,8 +320,11 @@ class Body:
     def decode(raw: str, line: int) -> Body:
         if not raw or raw.isspace():
             return Body(raw, line)
+        value = _DECODED.get(raw, _MISSING)
+        if value is not _MISSING:
+            return Body(raw, line, value)
         try:
-            return Body(raw, line, _DECODER.decode(raw))
+            value = _DECODER.decode(raw)
         except _Duplicate:
             return _with_duplicates(raw, line)
         except json.JSONDecodeError as exc:
@@ -329,6 +333,30 @@ class Body:
             return Body(raw, line, None, JsonError(str(exc) or type(exc).__name__, line, 1))
         except ValueError as exc:
             return _number_failure(raw, line, exc)
+        _remember(raw, value)
+        return Body(raw, line, value)
+
+
+# Bodies decoded lately, by text: a network's configuration and a plugin's VERSION answer come back
+# call after call, so most bodies of a busy log are decoded once. Bodies of one text then share one
+# value (read-only, as documented). Bounded: emptied when full.
+_DECODED: dict[str, Any] = {}
+_MISSING = object()
+MAX_DECODED = 1024  # bodies
+MAX_DECODED_CHARS = 1 << 20  # their text, in all (the values take some times more)
+MAX_DECODED_BODY = 16 << 10  # larger bodies are rarely repeated: not kept
+_decoded_chars = 0
+
+
+def _remember(raw: str, value: Any) -> None:
+    global _decoded_chars
+    if len(raw) > MAX_DECODED_BODY:
+        return
+    if len(_DECODED) >= MAX_DECODED or _decoded_chars + len(raw) > MAX_DECODED_CHARS:
+        _DECODED.clear()
+        _decoded_chars = 0
+    _DECODED[raw] = value
+    _decoded_chars += len(raw)
 
 
 def _duplicate_problem(key: DuplicateKey, label: str) -> Problem:
