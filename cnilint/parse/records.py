@@ -342,8 +342,8 @@ class Body:
 # value (read-only, as documented). Bounded: emptied when full.
 _DECODED: dict[str, Any] = {}
 _MISSING = object()
-MAX_DECODED = 1024  # bodies
-MAX_DECODED_CHARS = 1 << 20  # their text, in all (the values take some times more)
+MAX_DECODED = 512  # bodies
+MAX_DECODED_CHARS = 512 << 10  # their text, in all (the values take some times more)
 MAX_DECODED_BODY = 16 << 10  # larger bodies are rarely repeated: not kept
 _decoded_chars = 0
 
