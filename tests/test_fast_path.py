@@ -7,6 +7,7 @@ mutated real captures, whatever the block size cuts through.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from lark import Token
 from test_fuzz import FUZZ, mutated_logs
 
-from cnilint.parse import fast, parse, source
+from cnilint.parse import Record, fast, parse, source
 from cnilint.parse.framer import _parser
 from cnilint.parse.lexer import PrebuiltRun
 
@@ -98,3 +99,12 @@ def test_a_line_break_other_than_lf_or_a_nul_sends_its_block_to_the_grammar_path
     text = (REAL / "02b-bridge-1.0.0" / "bridge").read_text()
     data = text.replace("PWD=/", f"PWD=/{char}x", 1).encode()
     _same_both_ways(data)
+
+
+def test_the_fast_path_builds_records_in_the_order_of_their_fields() -> None:
+    # fast.build passes Record's fields by position: this is the order it was written for.
+    assert [field.name for field in dataclasses.fields(Record)] == [
+        "file", "plugin", "index", "line", "end_line", "started", "returned", "started_at", "returned_at",
+        "params", "env", "input", "output", "complete", "tty", "problems", "params_line", "env_line",
+        "recovered", "confidence", "exit_code", "stderr", "duration_ms", "invocation",
+    ]  # fmt: skip
