@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from cnilint.parse.fields import Outcome, echoed_body, read_date, read_outcome
+from cnilint.parse.fields import Outcome, read_date, read_outcome
 from cnilint.parse.lexer import (
     LINE_COST,
     MARKERS,
@@ -41,7 +41,7 @@ _MARKER_STARTS = "".join(sorted({text[0] for text in (*MARKERS, STDERR_MARKER, R
 _NOT_GLUED = "(?:(?<!:)|" + "".join(f"(?<!{re.escape(marker)})" for marker in MARKERS) + ")"
 # Atomic: a line read is never read again another way, so a record that does not match fails in linear time.
 _PLAIN_LINE = (  # a line that cannot start a marker (most lines) skips the lookahead
-    rf"(?>[^{re.escape(_MARKER_STARTS)}=\n][^\n]*+{_NOT_GLUED}\n"
+    rf"(?>(?:[^{re.escape(_MARKER_STARTS)}=\n]|CNI_)[^\n]*+{_NOT_GLUED}\n"  # CNI_ variables: not a marker
     rf"|(?!(?:{_EXACT_MARKERS})\n|{_PREFIX_MARKERS}|={{20}})[^\n]*+{_NOT_GLUED}\n)"
 )
 _LINES = rf"(?:{_PLAIN_LINE})*"
@@ -160,9 +160,16 @@ def _read(
                 following = match_record(text, end, max_record_bytes) if end < size else None
                 if following is None and not (final and end == size):
                     end = found.start("blank")
-            next_line = line + text.count("\n", pos, end)
+            # Lines counted once, block by block: the record's end, and where its blocks start.
+            params_lines = text.count("\n", *found.span("params"))
+            env_lines = text.count("\n", *found.span("env"))
+            output_header = line + 4 + params_lines + env_lines  # date, separator, two headers
+            in_start, in_end = found.span("input")
+            if in_start >= 0:
+                output_header += 1 + text.count("\n", in_start, in_end)
+            next_line = output_header + 1 + text.count("\n", found.start("output"), end)
             blank = end - found.start("blank")
-            run.append(Prebuilt(found, line, next_line - 1 - blank, next_line))
+            run.append(Prebuilt(found, line, next_line - 1 - blank, next_line, params_lines, env_lines, output_header))
             pos, line = end, next_line
             continue
         if run:
@@ -192,20 +199,22 @@ _NO_OUTCOME = Outcome()  # classic records
 def build(prebuilt: Prebuilt, *, file: str, plugin: str | None, index: int) -> Record:
     """The record of a fast-path match, as the grammar path builds it."""
     found: re.Match[str] = prebuilt.match  # type: ignore[assignment]
-    first = prebuilt.line
-    date, params, env, stdin, stdout, glued, stderr = found.group(
-        "date", "params", "env", "input", "output", "glued", "stderr"
-    )
-    if glued:
-        stdout += glued  # the lexer splits "Returned at:" off the output's last line
-    params_lines, env_lines = params.count("\n"), env.count("\n")
-    input_line = first + 5 + params_lines + env_lines  # when piped: the line after INPUT:
-    output_header = input_line + stdin.count("\n") if stdin is not None else input_line - 1
+    text, first = found.string, prebuilt.line
+    date, params, env, stderr, returned_line = found.group("date", "params", "env", "stderr", "returned")
+    params_lines, output_header = prebuilt.params_lines, prebuilt.output_header
+    input_line = first + 5 + params_lines + prebuilt.env_lines  # when piped: the line after INPUT:
+    # Bodies are cut from the log's text by their spans: one copy each, without the wrapper's newline.
+    in_start, in_end = found.span("input")
+    tty = in_start < 0  # stdin a terminal: no INPUT
+    out_start, out_end = found.span("output")
+    glued_end = found.end("glued")
+    if glued_end > out_end:
+        out_end = glued_end  # the lexer splits "Returned at:" off the output's last line
     problems: list[Problem] = []
     started, started_at = read_date(date, "", first, problems)
     outcome = _NO_OUTCOME
     if stderr is not None:
-        exit_line = output_header + 2 + stdout.count("\n") + stderr.count("\n")
+        exit_line = output_header + 2 + text.count("\n", out_start, out_end) + stderr.count("\n")
         outcome = read_outcome(
             stderr,
             (found.group("exit"), exit_line),
@@ -214,14 +223,15 @@ def build(prebuilt: Prebuilt, *, file: str, plugin: str | None, index: int) -> R
             (found.group("wall"), exit_line + 3),
             problems,
         )
-    returned, returned_at = read_date(found.group("returned"), RETURNED_PREFIX, prebuilt.end_line - 1, problems)
-    # stdin a terminal (no INPUT): the classic wrapper tees stdout as is, the cnilint one adds a newline.
-    tty = stdin is None
-    input_body = Body.decode(echoed_body(stdin), input_line) if not tty else None
-    if not stdout:
+    returned, returned_at = read_date(returned_line, RETURNED_PREFIX, prebuilt.end_line - 1, problems)
+    input_body = None if tty else Body.decode(text[in_start : in_end - 1], input_line)  # ends with its newline
+    if out_end == out_start:
         output_body = Body("", output_header + 1)
     else:
-        output_body = Body.decode(stdout if tty and stderr is None else echoed_body(stdout), output_header + 1)
+        # The classic wrapper tees a terminal's stdout as is; else the wrapper added one newline.
+        if not (tty and stderr is None) and text[out_end - 1] == "\n":
+            out_end -= 1
+        output_body = Body.decode(text[out_start:out_end], output_header + 1)
     if input_body is not None and input_body.duplicates:
         problems.extend(input_body.problems("INPUT"))
     if output_body.duplicates:

@@ -87,13 +87,25 @@ def _token(kind: str, value: str, line: int, end_line: int | None = None) -> Tok
 class Prebuilt:
     """A record the fast path (cnilint.parse.fast) read whole, in place of its lines."""
 
-    __slots__ = ("end_line", "line", "match", "next_line")
+    __slots__ = ("end_line", "env_lines", "line", "match", "next_line", "output_header", "params_lines")
 
-    def __init__(self, match: object, line: int, end_line: int, next_line: int) -> None:
+    def __init__(
+        self,
+        match: object,
+        line: int,
+        end_line: int,
+        next_line: int,
+        params_lines: int,
+        env_lines: int,
+        output_header: int,
+    ) -> None:
         self.match = match
         self.line = line  # its date line
         self.end_line = end_line  # its closing separator
         self.next_line = next_line  # the first line after it (blank lines after it are read with it)
+        self.params_lines = params_lines  # lines of its blocks, counted once
+        self.env_lines = env_lines
+        self.output_header = output_header  # the line of "OUTPUT:"
 
 
 class PrebuiltRun:
