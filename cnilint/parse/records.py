@@ -203,6 +203,7 @@ def _constant(text: str) -> float:
 # Objects go through a hook that only compares two lengths: measured cheaper
 # than any check on the text, and bodies without duplicate keys decode as before.
 _DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_float=_float, parse_constant=_constant)
+_SCAN = _DECODER.scan_once
 _STRING_OR_NUMBER = re.compile(r'"(?:[^"\\]|\\.)*"|(?P<number>-?(?:Infinity|\d[\d.eE+-]*)|NaN)')
 
 
@@ -324,7 +325,7 @@ class Body:
         if value is not _MISSING:
             return Body(raw, line, value)
         try:
-            value = _DECODER.decode(raw)
+            value = _decoded(raw)
         except _Duplicate:
             return _with_duplicates(raw, line)
         except json.JSONDecodeError as exc:
@@ -335,6 +336,19 @@ class Body:
             return _number_failure(raw, line, exc)
         _remember(raw, value)
         return Body(raw, line, value)
+
+
+def _decoded(raw: str) -> Any:
+    """The JSON value of a body: the C scanner straight when the body is one
+    value without surrounding whitespace (the wrapper's case); else, and for
+    every error, JSONDecoder.decode (which checks and words them)."""
+    try:
+        value, end = _SCAN(raw, 0)
+    except StopIteration:
+        return _DECODER.decode(raw)  # raises the error, worded as json.loads words it
+    if end != len(raw) and not raw[end:].isspace():
+        return _DECODER.decode(raw)  # "Extra data"
+    return value
 
 
 # Bodies decoded lately, by text: a network's configuration and a plugin's VERSION answer come back
