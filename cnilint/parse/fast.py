@@ -51,7 +51,7 @@ _PREFIXES = tuple(OUTCOME_PREFIXES)  # lines the lexer reads as markers by their
 MAX_BLANK_AFTER = 16  # blank lines read with a record; more go to the grammar path as a gap
 
 RECORD = re.compile(
-    r"(?P<date>[^\n={\[][^\n]*)\n"
+    r"(?P<date>[^\n={}\[\]][^\n]*)\n"  # a date line never starts as JSON does or ends (see reader)
     + _SEPARATOR
     + rf"CNI params:\n(?P<params>{_LINES})"
     + rf"env:\n(?P<env>{_LINES})"
@@ -67,7 +67,7 @@ RECORD = re.compile(
     + rf"(?P<blank>\n{{0,{MAX_BLANK_AFTER}}})"
 )
 # Where a record may start: a line, a separator, `CNI params:`.
-_START = re.compile(r"^[^\n={\[][^\n]*\n={20,}\nCNI params:\n", re.MULTILINE)
+_START = re.compile(r"^[^\n={}\[\]][^\n]*\n={20,}\nCNI params:\n", re.MULTILINE)
 
 # The token shapes the fast path reads, as the grammar's terminals (checked against lark in the tests).
 SHAPES = {
@@ -91,8 +91,8 @@ def match_record(text: str, pos: int, max_record_bytes: int) -> re.Match[str] | 
     if found is None:
         return None
     date = found.group("date")
-    if date in _MARKER_LINE_TEXTS or date.startswith(_PREFIXES) or RETURNED_PREFIX in date:
-        return None  # the lexer reads this line as a marker (or glued output), not a date
+    if date in _MARKER_LINE_TEXTS or date.startswith(_PREFIXES) or RETURNED_PREFIX in date or date.isspace():
+        return None  # the lexer reads this line as a marker (or glued output), or the reader as no date
     start, end = found.span()
     # Conservative size bound (4 bytes a character, a line a character): records near the limit take the grammar path.
     if (4 + LINE_COST) * (end - start) + LINE_COST * MAX_BLANK_AFTER > max_record_bytes:
@@ -191,6 +191,13 @@ def _lines(text: str, line: int) -> Iterator[str]:
     lines = text.splitlines(keepends=True)  # CleanText has no line break but "\n"
     yield from lines
     return line + len(lines)
+
+
+def record_lines(prebuilt: Prebuilt) -> tuple[tuple[int, str], ...]:
+    """The lines of a record the fast path read, numbered (blank lines read with it left out)."""
+    found: re.Match[str] = prebuilt.match  # type: ignore[assignment]
+    text = found.string[found.start() : found.start("blank")]
+    return tuple(enumerate(text.splitlines(keepends=True), prebuilt.line))
 
 
 _NO_OUTCOME = Outcome()  # classic records

@@ -26,6 +26,7 @@ from datetime import datetime
 from lark import Token
 
 from cnilint.parse import fast
+from cnilint.parse.dates import parse_date
 from cnilint.parse.fields import Outcome, echoed_body, read_date, read_outcome
 from cnilint.parse.framer import Unit, UnitKind, frame
 from cnilint.parse.jsonpos import format_path
@@ -363,10 +364,22 @@ def _params_match_env(tokens: tuple[Token, ...]) -> bool:
     return params.splitlines() == expected
 
 
+def _body_end_or_blank_as_date(tokens: tuple[Token, ...]) -> int | None:
+    """Line of a "date line" that is a body's last line (`}`, `]`) or blank: what the line
+    before a separator is when another call's separator follows this call's output."""
+    token = tokens[0]
+    if token.type == "DATE" and (token.value[:1] in ("}", "]") or not token.value.strip()):
+        return token.line
+    return None
+
+
 def _mixed_reason(unit: Unit) -> str | None:
     glued = _glued_marker(unit.tokens)
     if glued is not None:
         return f"line {glued} has a log marker glued to other text"
+    not_a_date = _body_end_or_blank_as_date(unit.tokens)
+    if not_a_date is not None:
+        return f"line {not_a_date} stands where its date line should, but is no date line"
     if not _params_match_env(unit.tokens):
         return "its CNI params block does not match the CNI_ lines of its env block"
     return None
@@ -443,15 +456,28 @@ class LogReader(Iterator[Record]):
         index = 0
         trouble: list[Unit] = []
         trouble_size = 0
+        held: _Held | None = None  # a record after an orphaned date line: see _hold
         for unit in frame(tokenize(lines, self.max_record_bytes)):
             if type(unit) is PrebuiltRun:  # well-formed records read by the fast path
+                if held is not None:
+                    for record in self._settle_held(held, trouble, index):
+                        index += 1
+                        yield record
+                    held, trouble, trouble_size = None, [], 0
+                first = unit.records[0]
+                if len(unit.records) == 1 and self._holds_orphan(trouble):
+                    held = self._hold(trouble[0], fast.record_lines(first), first.end_line, first.line - 1)
+                    held.record = fast.build(first, file=self.file, plugin=self.plugin, index=index)
+                    trouble, trouble_size = [], 0
+                    self._tap.forget_before(unit.next_line)
+                    continue
                 if trouble or self._stretch is not None:
                     for record in self._settle(trouble, index):
                         index += 1
                         yield record
                     trouble, trouble_size = [], 0
                 self._tap.forget_before(unit.next_line)
-                self._file_notes(unit.records[0].line - 1)
+                self._file_notes(first.line - 1)
                 build, file, plugin = fast.build, self.file, self.plugin
                 for prebuilt in unit.records:
                     yield build(prebuilt, file=file, plugin=plugin, index=index)
@@ -461,6 +487,19 @@ class LogReader(Iterator[Record]):
                 continue
             too_large = unit.tokens[0].type == "DATE" and _elided(unit)  # a record: skipped, reported
             if too_large or (unit.kind is UnitKind.RECORD and _mixed_reason(unit) is None):
+                if held is not None:
+                    for record in self._settle_held(held, trouble, index):
+                        index += 1
+                        yield record
+                    held, trouble, trouble_size = None, [], 0
+                if not too_large and self._holds_orphan(trouble):
+                    lines_of_record = self._tap.between(unit.line, unit.end_line)
+                    if lines_of_record is not None:
+                        held = self._hold(trouble[0], lines_of_record, unit.end_line, unit.line - 1)
+                        held.record = self._record(unit, index, complete=True)
+                        trouble, trouble_size = [], 0
+                        self._tap.forget_before(unit.end_line + 1)
+                        continue
                 for record in self._settle(trouble, index):
                     index += 1
                     yield record
@@ -474,6 +513,11 @@ class LogReader(Iterator[Record]):
             trouble.append(unit)
             trouble_size += _unit_size(unit)
             if trouble_size > self.max_record_bytes:  # report it now: memory stays bounded
+                if held is not None:
+                    for record in self._release(held, index):
+                        index += 1
+                        yield record
+                    held = None
                 if len(trouble) == 1 and self._stretch is None:
                     for record in self._settle(trouble, index):
                         index += 1
@@ -481,7 +525,8 @@ class LogReader(Iterator[Record]):
                 else:
                     self._overflow(trouble)
                 trouble, trouble_size = [], 0
-        for record in self._settle(trouble, index, at_end=True):
+        settled = self._settle_held(held, trouble, index, at_end=True) if held is not None else None
+        for record in settled or self._settle(trouble, index, at_end=True):
             index += 1
             yield record
         self._file_notes(None)
@@ -582,6 +627,59 @@ class LogReader(Iterator[Record]):
         self.regions[stretch.region] = region
         self.problems[stretch.problem] = region.problem()
 
+    # --- a record between an orphaned date line and the rest of its call --------
+    #
+    # A call appends its date line, another call appends its whole record (taking the first call's
+    # separator as its closing one), then the first call appends the rest of its own: the date line
+    # is alone before a well-formed record, the rest has no date line, and neither is a record. So a
+    # record right after a lone date line is held until the next unit says which: more records
+    # (nothing was interleaved: report the line, give the record) or lines in trouble (recover the
+    # whole stretch, the held record's lines included).
+
+    def _holds_orphan(self, trouble: list[Unit]) -> bool:
+        """Whether the trouble before a record is only a lone date line (and nothing else is pending)."""
+        if len(trouble) != 1 or trouble[0].kind is not UnitKind.GAP or self._stretch is not None or self._notes:
+            return False
+        value = trouble[0].tokens[0].value
+        if type(value) is Elided:
+            return False
+        content = value.strip()
+        return bool(content) and "\n" not in content and parse_date(content) is not None
+
+    def _hold(self, orphan: Unit, record_lines: Sequence[tuple[int, str]], end_line: int, before: int) -> _Held:
+        token = orphan.tokens[0]
+        line = _first_non_blank_line(token)
+        text = token.value.split("\n")[line - (token.line or 0)] + "\n"
+        return _Held(orphan, ((line, text), *record_lines), end_line, before)
+
+    def _release(self, held: _Held, index: int) -> Iterator[Record]:
+        """What the reader gives when nothing was interleaved: the lone line reported, the record."""
+        self._file_notes(held.before)
+        yield from self._settle_one(held.orphan, index)
+        if held.record is not None:
+            yield replace(held.record, index=index) if held.record.index != index else held.record
+
+    def _settle_held(self, held: _Held, trouble: list[Unit], index: int, *, at_end: bool = False) -> Iterator[Record]:
+        """Recover the held record's call and the calls of the trouble after it together; else
+        release the record and settle the trouble alone."""
+        rest = self._tap.between(held.end_line + 1, trouble[-1].end_line) if trouble else None
+        if rest is not None and len(held.lines) + len(rest) <= MAX_RECOVERED_LINES:
+            lines = (*held.lines, *rest)
+            recovery = recover(lines, file=self.file, plugin=self.plugin, first_index=index, at_end=at_end)
+            if recovery is not None and len(recovery.records) >= 2:
+                first, last = lines[0][0], lines[-1][0]
+                self._file_notes(last)
+                self._tap.forget_before(last + 1)
+                self.regions.append(InterleavedRegion(first, last, len(recovery.records), recovered=True))
+                self.problems.append(recovery.problem)
+                yield from recovery.records
+                return
+        released = 0
+        for record in self._release(held, index):
+            released += 1
+            yield record
+        yield from self._settle(trouble, index + released, at_end=at_end)
+
     def _settle_one(self, unit: Unit, index: int) -> Iterator[Record]:
         if unit.kind is UnitKind.BROKEN and unit.tokens[0].type == "DATE":
             record = self._record(unit, index, complete=False)
@@ -629,6 +727,17 @@ class LogReader(Iterator[Record]):
         region = InterleavedRegion(first, last, estimate, too_large=too_large)
         self.regions.append(region)
         self.problems.append(region.problem())
+
+
+@dataclass(slots=True)
+class _Held:
+    """A well-formed record read right after a lone date line, held back (see LogReader._hold)."""
+
+    orphan: Unit  # the GAP of the lone date line
+    lines: tuple[tuple[int, str], ...]  # the date line and the record's lines, numbered
+    end_line: int  # the record's last line
+    before: int  # the line before the record (file notes up to it are filed when it is given)
+    record: Record | None = None  # as the reader would give it
 
 
 @dataclass(slots=True)
