@@ -656,8 +656,8 @@ class LogReader(Iterator[Record]):
         """What the reader gives when nothing was interleaved: the lone line reported, the record."""
         self._file_notes(held.before)
         yield from self._settle_one(held.orphan, index)
-        if held.record is not None:
-            yield replace(held.record, index=index) if held.record.index != index else held.record
+        if held.record is not None:  # built with this index: nothing was given since
+            yield held.record
 
     def _settle_held(self, held: _Held, trouble: list[Unit], index: int, *, at_end: bool = False) -> Iterator[Record]:
         """Recover the held record's call and the calls of the trouble after it together; else
