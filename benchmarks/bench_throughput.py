@@ -15,8 +15,10 @@ fresh child process (peak RSS read by a small parent, as bench_memory.py does):
 
 With --jobs N (N > 1), (c) is also measured as `cnilint check --jobs N` runs it
 (check_paths with N worker processes; peak RSS is then the largest process's).
+With --repeat N each is measured N times, alternating, and the median is kept
+(the reference reader's speed varies most from run to run).
 
-    python benchmarks/bench_throughput.py [--mb 200] [--jobs 2]
+    python benchmarks/bench_throughput.py [--mb 200] [--jobs 2] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -194,6 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=200.0)
     parser.add_argument("--jobs", type=int, default=1, help="also measure (c) with N worker processes")
+    parser.add_argument("--repeat", type=int, default=1, help="measure each N times and keep the median")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -208,12 +212,18 @@ def main() -> None:
         labels = {"reference": "(a) reference reader", "records": "(b) cnilint records", "check": "(c) cnilint check"}
         if args.jobs > 1:
             labels[f"check-jobs-{args.jobs}"] = f"(c) check --jobs {args.jobs}"
+        runs: dict[str, list[tuple[int, float, float]]] = {kind: [] for kind in labels}
+        for _ in range(args.repeat):
+            for kind in labels:
+                runs[kind].append(measure(kind, folder))
         for kind, label in labels.items():
-            count, seconds, rss = measure(kind, folder)
+            seconds = statistics.median(run[1] for run in runs[kind])
+            count, rss = runs[kind][0][0], max(run[2] for run in runs[kind])
+            spread = f" (runs: {', '.join(f'{run[1]:.2f}' for run in runs[kind])} s)" if args.repeat > 1 else ""
             speed[kind] = size / seconds
             print(
                 f"{label:>22}: {count} records in {seconds:6.2f} s = {count / seconds:9,.0f} records/s, "
-                f"{size / seconds:6.1f} MB/s, peak RSS {rss:6.1f} MB",
+                f"{size / seconds:6.1f} MB/s, peak RSS {rss:6.1f} MB{spread}",
                 flush=True,
             )
         ratio_b, ratio_c = speed["records"] / speed["reference"], speed["check"] / speed["reference"]
