@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from cnilint.findings import Finding
+from cnilint.findings import Finding, FindingList
 from cnilint.reports.data import ReportData
 from cnilint.summary import Summary
 
@@ -173,7 +173,7 @@ def apply(data: ReportData, known: dict[Key, Entry]) -> None:
     data.summary = _recount(data, kept)
     if data.records is not None:
         _recount_records(data, kept)
-    data.findings = kept
+    data.findings = FindingList.of(kept)
     checked = {normal_file(file) for file in data.files}
     stale = [
         {**known[key].to_dict(), "count": count, "recorded": known[key].count}

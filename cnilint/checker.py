@@ -26,7 +26,7 @@ from cnilint.correlate.conflist import Conflist
 from cnilint.correlate.engine import CrossEngine
 from cnilint.correlate.lifecycle import Attachment
 from cnilint.engine import Engine, RecordResult
-from cnilint.findings import Finding
+from cnilint.findings import Finding, FindingStore
 from cnilint.inputs import DEFAULT_MAX_RECORD_BYTES
 from cnilint.options import Options
 from cnilint.parallel import OrderedLogs, RemoteLog, WorkerPool
@@ -59,7 +59,7 @@ class Progress(Protocol):
 
 @dataclass
 class CheckRun:
-    findings: dict[str, list[Finding]] = field(default_factory=dict)  # by file, files in input order
+    findings: FindingStore = field(default_factory=FindingStore)  # by file, each sorted by line when read
     summary: Summary = field(default_factory=Summary)
     errors: list[str] = field(default_factory=list)  # cnilint bugs met (a rule that crashed)
     live: list[Attachment] = field(default_factory=list)  # attachments still live at the end
@@ -67,8 +67,7 @@ class CheckRun:
     records: list[RecordRow] | None = None  # every record, when a report asked for them
 
     def all_findings(self) -> Iterator[Finding]:
-        for findings in self.findings.values():
-            yield from findings
+        return iter(self.findings)
 
 
 def run_checks(
@@ -123,11 +122,13 @@ def _run(
     with_findings = _RecordMarks()
 
     def observed(log: LogLike, results: Iterable[RecordResult]) -> Iterator[RecordResult]:
-        bucket = run.findings.setdefault(log.file, [])
+        store, file = run.findings, log.file
+        store.add(file, ())  # the file's place among the files
         for result in results:
             run.summary.add(result)
             run.errors.extend(result.errors)
-            bucket.extend(result.findings)
+            if result.findings:
+                store.add(file, result.findings)
             if result.record.problems:
                 run.problems.setdefault(log.file, []).extend(result.record.problems)
             if result.findings:
@@ -143,13 +144,11 @@ def _run(
 
     cross = CrossEngine(engine, conflists)
     for call, finding in cross.run(merge_in_time([observed(log, results) for log, results in logs])):
-        run.findings.setdefault(finding.file, []).append(finding)
+        run.findings.add(finding.file, (finding,))
         run.summary.add_cross(finding, first=with_findings.mark(finding.file, call.record.index))
     run.errors.extend(cross.errors)
     run.live = cross.lifecycle.live()
     run.summary.live_attachments = len(run.live)
-    for findings in run.findings.values():
-        findings.sort(key=lambda f: (f.line, f.rule))
     return run
 
 

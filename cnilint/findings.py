@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import IO, Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,4 +122,149 @@ class StringPool:
             url=share(finding.url),
             plugin=share(finding.plugin),
             file=share(finding.file),
+        )
+
+
+SPILL_AFTER = 50_000  # findings a check holds in memory; past it they go to a temporary file
+
+
+def _order(finding: Finding) -> tuple[int, str]:
+    return finding.line, finding.rule
+
+
+class FindingStore:
+    """The findings of a check by file, read back sorted by (line, rule), equal ones in the order
+    they were added. Past `limit` findings held (SPILL_AFTER), each file's are sorted and pickled to
+    an anonymous temporary file as one run; reading merges the runs with what is still held, so a
+    check's memory does not grow with its findings (a log of a million calls can have a million)."""
+
+    CHUNK = 2048  # findings per pickle: a run is read back a chunk at a time
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = SPILL_AFTER if limit is None else limit
+        self._held: dict[str, list[Finding]] = {}  # files in the order first seen
+        self._runs: dict[str, list[list[tuple[int, int]]]] = {}  # file -> runs -> (offset, size) of chunks
+        self._spill: IO[bytes] | None = None
+        self._holding = 0
+        self._counts: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return sum(self._counts.values())
+
+    def count(self, file: str) -> int:
+        return self._counts.get(file, 0)
+
+    def files(self) -> list[str]:
+        return list(self._held)
+
+    def add(self, file: str, findings: Iterable[Finding]) -> None:
+        bucket = self._held.get(file)
+        if bucket is None:
+            bucket = self._held[file] = []
+        before = len(bucket)
+        bucket.extend(findings)
+        added = len(bucket) - before
+        self._counts[file] = self._counts.get(file, 0) + added
+        self._holding += added
+        if self._holding > self.limit:
+            self._write_runs()
+
+    def _write_runs(self) -> None:
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close(), or with the process
+        out = self._spill
+        out.seek(0, 2)
+        for file, bucket in self._held.items():
+            if not bucket:
+                continue
+            bucket.sort(key=_order)
+            chunks = []
+            for start in range(0, len(bucket), self.CHUNK):
+                data = pickle.dumps(bucket[start : start + self.CHUNK], protocol=pickle.HIGHEST_PROTOCOL)
+                chunks.append((out.tell(), len(data)))
+                out.write(data)
+            self._runs.setdefault(file, []).append(chunks)
+            bucket.clear()
+        self._holding = 0
+
+    def of(self, file: str) -> Iterator[Finding]:
+        """The file's findings, sorted."""
+        bucket = self._held.get(file, [])
+        bucket.sort(key=_order)  # stable, and quick when already sorted
+        runs = self._runs.get(file)
+        if not runs:
+            return iter(bucket)
+        return heapq.merge(*(self._read(run) for run in runs), bucket, key=_order)  # stable: runs in order
+
+    def _read(self, chunks: list[tuple[int, int]]) -> Iterator[Finding]:
+        spill = self._spill
+        assert spill is not None
+        for offset, size in chunks:
+            spill.seek(offset)
+            yield from pickle.loads(spill.read(size))
+
+    def __iter__(self) -> Iterator[Finding]:
+        for file in self.files():
+            yield from self.of(file)
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+
+
+class FindingList:
+    """A report's findings, read again on each pass from where they are kept (a FindingStore, maybe
+    on disk): a report, the exit code and a baseline each pass over them without holding them all.
+    `map` gives a view whose findings are transformed as they are read. Indexing (the HTML report)
+    holds them all."""
+
+    def __init__(
+        self,
+        source: Callable[[], Iterator[Finding]],
+        count: int,
+        by_file: Callable[[str], Iterator[Finding]] | None = None,
+    ) -> None:
+        self._source = source
+        self._count = count
+        self._by_file = by_file  # one file's findings without reading the others
+        self._all: list[Finding] | None = None
+
+    @classmethod
+    def of(cls, findings: list[Finding]) -> FindingList:
+        return cls(lambda: iter(findings), len(findings))
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self._all) if self._all is not None else self._source()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __getitem__(self, index: int) -> Finding:
+        if self._all is None:
+            self._all = list(self._source())
+        return self._all[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (FindingList, list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def of_file(self, file: str) -> Iterator[Finding]:
+        by_file = self._by_file
+        if by_file is not None and self._all is None:
+            return by_file(file)
+        return (finding for finding in self if finding.file == file)
+
+    def map(self, function: Callable[[Finding], Finding]) -> FindingList:
+        by_file = self._by_file
+        return FindingList(
+            lambda: map(function, self._source()),
+            self._count,
+            (lambda file: map(function, by_file(file))) if by_file is not None else None,
         )

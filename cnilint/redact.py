@@ -208,7 +208,7 @@ class Redactor:
             baseline["stale"] = [self.value(entry) for entry in baseline["stale"]]
         return replace(
             data,
-            findings=[self._finding(finding, redacted) for finding in data.findings],
+            findings=data.findings.map(lambda finding: self._finding(finding, redacted)),
             problems=[{**problem, "message": self.text(problem["message"])} for problem in data.problems],
             records=records,
             read_lines=read_lines,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnilint.engine import RecordResult
-from cnilint.findings import Finding
+from cnilint.findings import Finding, FindingList
 from cnilint.options import Options
 from cnilint.reports.records import outcome
 from cnilint.rules.addresses import parse_cidr
@@ -98,7 +98,7 @@ def _addresses(result: Any) -> tuple[str, ...]:
 
 @dataclass
 class ReportData:
-    findings: list[Finding]  # every finding reported, by file (input order) then line
+    findings: FindingList  # every finding reported, by file (input order) then line: read on each pass
     summary: Summary
     problems: list[dict[str, Any]]  # parse problems: {file, line, end_line, message}
     files: list[str]
@@ -107,8 +107,12 @@ class ReportData:
     read_lines: Callable[[str, set[int]], dict[int, str]] = lambda file, wanted: {}
     baseline: dict[str, Any] = field(default_factory=dict)  # {"suppressed": n, "stale": [...]} with --baseline
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.findings, FindingList):  # a list given by a caller
+            self.findings = FindingList.of(list(self.findings))
+
     def findings_of(self, file: str) -> list[Finding]:
-        return [finding for finding in self.findings if finding.file == file]
+        return list(self.findings.of_file(file))
 
     def problems_of(self, file: str) -> list[dict[str, Any]]:
         return [problem for problem in self.problems if problem["file"] == file]
@@ -122,7 +126,14 @@ def report_data(
 ) -> ReportData:
     """Findings in file order then line, parse problems of the logs and of their records."""
     files = [reader.file for reader in readers]
-    findings = [finding for file in files for finding in checked.findings.get(file, [])]
+    store = checked.findings
+    count = sum(store.count(file) for file in files)
+    wanted = set(files)
+    findings = FindingList(
+        lambda: (finding for file in files for finding in store.of(file)),
+        count,
+        lambda file: store.of(file) if file in wanted else iter(()),
+    )
     problems: list[dict[str, Any]] = []
     for reader in readers:
         found = sorted([*reader.problems, *checked.problems.get(reader.file, [])], key=lambda p: p.line)

@@ -1,0 +1,89 @@
+"""A check's findings go to a temporary file past a limit, and every report is
+the same as when they all stay in memory."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from conftest import ROOT
+
+from cnilint import findings as findings_module
+from cnilint.cli import main
+from cnilint.findings import Finding, FindingList, FindingStore
+
+FORMATS = ("rich", "concise", "json", "jsonl", "csv", "html", "sarif", "junit", "github")
+
+
+def _finding(file: str, line: int, rule: str, message: str) -> Finding:
+    return Finding(rule, "error", "t", message, file, line, 0, "input", "", "u", "bridge", "ADD", "1.0.0")
+
+
+def test_findings_come_back_sorted_by_line_and_rule_equal_ones_in_the_order_added() -> None:
+    store = FindingStore(limit=3)
+    added = [
+        _finding("a", line, rule, f"#{number}")
+        for number, (line, rule) in enumerate([(9, "X"), (2, "B"), (9, "A"), (2, "B"), (5, "C"), (2, "B"), (1, "Z")])
+    ]
+    for start in range(0, len(added), 2):  # in pieces: runs spilled past 3
+        store.add("a", added[start : start + 2])
+        store.add("b", [_finding("b", 1, "R", f"b{start}")])
+    assert store._runs  # some went to the file
+    assert list(store.of("a")) == sorted(added, key=lambda f: (f.line, f.rule))  # sorted() is stable
+    assert [f.message for f in store.of("b")] == ["b0", "b2", "b4", "b6"]
+    assert (len(store), store.files()) == (11, ["a", "b"])
+    assert list(store) == [*store.of("a"), *store.of("b")]
+
+
+def test_a_finding_list_is_read_again_on_each_pass_and_maps_lazily() -> None:
+    passes = []
+
+    def source():
+        passes.append(1)
+        return iter([_finding("a", 1, "R", "m")])
+
+    view = FindingList(source, 1)
+    shouted = view.map(lambda f: dataclasses.replace(f, message=f.message.upper()))
+    assert [f.message for f in shouted] == ["M"] and [f.message for f in view] == ["m"]
+    assert len(passes) == 2 and len(shouted) == 1 and bool(view)
+    assert view[0].message == "m" and view == [_finding("a", 1, "R", "m")]
+
+
+def _reports(capsys, folder: Path) -> tuple[int, str, dict[str, bytes]]:
+    folder.mkdir()
+    argv = ["check", "fixtures/real", "--conflist", "fixtures/conflists", "--format", "concise"]
+    for fmt in FORMATS:
+        argv += ["--format", fmt, "--output", str(folder / f"report.{fmt}")]
+    code = main(argv)
+    out = capsys.readouterr().out
+    return code, out, {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_every_report_is_the_same_when_findings_go_to_a_temporary_file(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    monkeypatch.chdir(ROOT)
+    in_memory = _reports(capsys, tmp_path / "memory")
+    spilled = []
+    real_write = FindingStore._write_runs
+
+    def counted(self: FindingStore) -> None:
+        spilled.append(self._holding)
+        real_write(self)
+
+    monkeypatch.setattr(findings_module, "SPILL_AFTER", 7)
+    monkeypatch.setattr(FindingStore, "_write_runs", counted)
+    on_disk = _reports(capsys, tmp_path / "disk")
+    assert len(spilled) > 10  # the real captures have hundreds of findings
+    assert on_disk == in_memory
+    assert in_memory[0] == 1 and len(in_memory[2]) == len(FORMATS)
+
+
+def test_one_files_findings_are_read_without_the_others() -> None:
+    store = FindingStore(limit=2)
+    store.add("a", [_finding("a", 2, "R", "a2"), _finding("a", 1, "R", "a1")])
+    store.add("b", [_finding("b", 1, "R", "b1")])
+    read: list[str] = []
+    real_of = store.of
+    view = FindingList(lambda: iter(store), len(store), lambda file: read.append(file) or real_of(file))
+    assert [f.message for f in view.map(lambda f: f).of_file("a")] == ["a1", "a2"] and read == ["a"]
+    assert [f.message for f in FindingList.of(list(store)).of_file("b")] == ["b1"]
