@@ -152,6 +152,13 @@ def _parse_version(text: str) -> Version | None:
     return found  # type: ignore[return-value]
 
 
+# Facts sent along with a record to another process (see Facts.__getstate__).
+_SHIPPED = (
+    "record", "config", "result", "error", "failed", "delegated", "ipam_type", "conditions", "command",
+    "declared_version", "version_text", "version", "version_label", "prev_result_span",
+)  # fmt: skip
+
+
 class Facts:
     """The facts of one record (read-only: never assign to one)."""
 
@@ -167,9 +174,12 @@ class Facts:
     __hash__ = None  # type: ignore[assignment] - as a record's: its bodies hold dicts
 
     def __getstate__(self) -> dict[str, Any]:
-        """Only the record crosses a process boundary: every fact is worked
-        out again from it, on demand (the kept texts would double the payload)."""
-        return {"record": self.record}
+        """The record crosses a process boundary with the small facts already worked
+        out (values, or references into its bodies, which pickle shares): the process
+        that receives them, the cross-record stage's, need not work them out again.
+        The others (kept texts would double the payload) are worked out again on demand."""
+        state = self.__dict__
+        return {name: state[name] for name in _SHIPPED if name in state}
 
     @lazy
     def variables(self) -> dict[str, str]:

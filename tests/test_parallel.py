@@ -233,3 +233,18 @@ def test_a_read_error_in_a_worker_ends_the_log_with_the_error_line_of_one_job() 
     logs = OrderedLogs([], None, DEFAULT_MAX_RECORD_BYTES)
     assert len(list(logs.read(log))) == 5
     assert logs.io_errors == [f"{REAL / '07-errors' / 'bridge'}: Input/output error"]
+
+
+def test_facts_cross_to_the_main_process_with_what_the_worker_worked_out() -> None:
+    import pickle
+
+    from cnilint.facts import Facts
+
+    record = next(iter(parse(REAL / "03a-chain-1.0.0" / "portmap")))
+    facts = Facts(record)
+    worked_out = (facts.conditions, facts.version, facts.prev_result_span, len(facts.variables))
+    received = pickle.loads(pickle.dumps(facts))
+    assert {"conditions", "version", "prev_result_span", "config"} <= set(vars(received))
+    assert "variables" not in vars(received)  # a dict of the env: worked out again where needed
+    assert received.config is received.record.input.value  # a reference, not a second copy
+    assert (received.conditions, received.version, received.prev_result_span, len(received.variables)) == worked_out
