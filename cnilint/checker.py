@@ -129,10 +129,9 @@ def _run(
             run.errors.extend(result.errors)
             if result.findings:
                 store.add(file, result.findings)
+                with_findings.mark(file, result.record.index)
             if result.record.problems:
-                run.problems.setdefault(log.file, []).extend(result.record.problems)
-            if result.findings:
-                with_findings.mark(log.file, result.record.index)
+                run.problems.setdefault(file, []).extend(result.record.problems)
             if run.records is not None:
                 run.records.append(RecordRow.of(result))
             if progress is not None:
