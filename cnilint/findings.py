@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import io
 import json
 import pickle
 import tempfile
@@ -173,7 +174,7 @@ class FindingStore:
         if self._spill is None:
             self._spill = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close(), or with the process
         out = self._spill
-        out.seek(0, 2)
+        out.seek(0, io.SEEK_END)
         for file, bucket in self._held.items():
             if not bucket:
                 continue

@@ -153,13 +153,13 @@ def _read(
         found = following or match_record(text, pos, max_record_bytes)
         following = None
         if found is not None:
-            end = found.end()
-            if end > found.start("blank"):  # blank lines after the closing separator
+            end, blank_start = found.end(), found.start("blank")
+            if end > blank_start:  # blank lines after the closing separator
                 # Read with the record only when a record follows (or the log ends): else they go with
                 # what follows to the grammar path, as that path would read them.
                 following = match_record(text, end, max_record_bytes) if end < size else None
                 if following is None and not (final and end == size):
-                    end = found.start("blank")
+                    end = blank_start
             # Lines counted once, block by block: the record's end, and where its blocks start.
             params_lines = text.count("\n", *found.span("params"))
             env_lines = text.count("\n", *found.span("env"))
@@ -168,7 +168,7 @@ def _read(
             if in_start >= 0:
                 output_header += 1 + text.count("\n", in_start, in_end)
             next_line = output_header + 1 + text.count("\n", found.start("output"), end)
-            blank = end - found.start("blank")
+            blank = end - blank_start
             run.append(Prebuilt(found, line, next_line - 1 - blank, next_line, params_lines, env_lines, output_header))
             pos, line = end, next_line
             continue
