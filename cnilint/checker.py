@@ -34,7 +34,7 @@ from cnilint.parse import LogReader, Problem, Record
 from cnilint.parse.source import read_lines
 from cnilint.progress import RunProgress, log_size, progress_wanted
 from cnilint.redact import Redactor
-from cnilint.reports.data import RecordRow, ReportData, report_data
+from cnilint.reports.data import RecordRow, ReportData, RowStore, report_data
 from cnilint.rules import checked_rule_ids
 from cnilint.summary import Summary
 
@@ -64,7 +64,7 @@ class CheckRun:
     errors: list[str] = field(default_factory=list)  # cnilint bugs met (a rule that crashed)
     live: list[Attachment] = field(default_factory=list)  # attachments still live at the end
     problems: dict[str, list[Problem]] = field(default_factory=dict)  # records' own parse problems, by file
-    records: list[RecordRow] | None = None  # every record, when a report asked for them
+    records: RowStore | None = None  # every record, when a report asked for them
 
     def all_findings(self) -> Iterator[Finding]:
         return iter(self.findings)
@@ -117,7 +117,7 @@ def _run(
     keep_records: bool,
     progress: Progress | None,
 ) -> CheckRun:
-    run = CheckRun(records=[] if keep_records else None)
+    run = CheckRun(records=RowStore() if keep_records else None)
     run.summary.files = len(logs)
     with_findings = _RecordMarks()
 
@@ -133,7 +133,7 @@ def _run(
             if result.record.problems:
                 run.problems.setdefault(file, []).extend(result.record.problems)
             if run.records is not None:
-                run.records.append(RecordRow.of(result))
+                run.records.add(RecordRow.of(result))
             if progress is not None:
                 progress.advance()
             yield result

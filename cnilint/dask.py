@@ -39,7 +39,7 @@ from cnilint.correlate.conflist import Conflist, load_conflists
 from cnilint.findings import Finding
 from cnilint.inputs import DEFAULT_MAX_RECORD_BYTES
 from cnilint.options import Options
-from cnilint.reports.csv_report import FINDING_COLUMNS, RECORD_COLUMNS, record_row, records_in_file_order
+from cnilint.reports.csv_report import FINDING_COLUMNS, RECORD_COLUMNS, record_row
 
 INSTALL_HINT = "cnilint.dask needs Dask: pip install 'cnilint[dask]'"
 
@@ -133,7 +133,7 @@ def check_node(
     )
     data = checked.data
     findings = [{"node": label, **finding.to_dict(), "related": _related(finding)} for finding in data.findings]
-    records = [{"node": label, **record_row(row)} for row in records_in_file_order(data)] if keep_records else []
+    records = [{"node": label, **record_row(row)} for row in data.rows()] if keep_records else []
     problems = [{"node": label, **problem} for problem in data.problems]
     # What the CLI prints as error lines: paths not read, and cnilint bugs met.
     for message in [*checked.io_errors, *checked.errors]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import io
 import json
-import pickle
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from typing import Any
+
+from cnilint.spill import Run, SpillFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +138,11 @@ class FindingStore:
     an anonymous temporary file as one run; reading merges the runs with what is still held, so a
     check's memory does not grow with its findings (a log of a million calls can have a million)."""
 
-    CHUNK = 2048  # findings per pickle: a run is read back a chunk at a time
-
     def __init__(self, limit: int | None = None) -> None:
         self.limit = SPILL_AFTER if limit is None else limit
         self._held: dict[str, list[Finding]] = {}  # files in the order first seen
-        self._runs: dict[str, list[list[tuple[int, int]]]] = {}  # file -> runs -> (offset, size) of chunks
-        self._spill: IO[bytes] | None = None
+        self._runs: dict[str, list[Run]] = {}
+        self._spill = SpillFile()
         self._holding = 0
         self._counts: dict[str, int] = {}
 
@@ -171,21 +168,11 @@ class FindingStore:
             self._write_runs()
 
     def _write_runs(self) -> None:
-        if self._spill is None:
-            self._spill = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close(), or with the process
-        out = self._spill
-        out.seek(0, io.SEEK_END)
         for file, bucket in self._held.items():
-            if not bucket:
-                continue
-            bucket.sort(key=_order)
-            chunks = []
-            for start in range(0, len(bucket), self.CHUNK):
-                data = pickle.dumps(bucket[start : start + self.CHUNK], protocol=pickle.HIGHEST_PROTOCOL)
-                chunks.append((out.tell(), len(data)))
-                out.write(data)
-            self._runs.setdefault(file, []).append(chunks)
-            bucket.clear()
+            if bucket:
+                bucket.sort(key=_order)
+                self._runs.setdefault(file, []).append(self._spill.write(bucket))
+                bucket.clear()
         self._holding = 0
 
     def of(self, file: str) -> Iterator[Finding]:
@@ -195,23 +182,14 @@ class FindingStore:
         runs = self._runs.get(file)
         if not runs:
             return iter(bucket)
-        return heapq.merge(*(self._read(run) for run in runs), bucket, key=_order)  # stable: runs in order
-
-    def _read(self, chunks: list[tuple[int, int]]) -> Iterator[Finding]:
-        spill = self._spill
-        assert spill is not None
-        for offset, size in chunks:
-            spill.seek(offset)
-            yield from pickle.loads(spill.read(size))
+        return heapq.merge(*(self._spill.read(run) for run in runs), bucket, key=_order)  # stable: runs in order
 
     def __iter__(self) -> Iterator[Finding]:
         for file in self.files():
             yield from self.of(file)
 
     def close(self) -> None:
-        if self._spill is not None:
-            self._spill.close()
-            self._spill = None
+        self._spill.close()
 
 
 class FindingList:

@@ -192,16 +192,15 @@ class Redactor:
 
         records = None
         if data.records is not None:
-            records = [
-                replace(
+            records = data.records.map(
+                lambda row: replace(
                     row,
                     params=self.variables(row.params),
                     input_raw=self.text(row.input_raw),
                     output_raw=self.text(row.output_raw),
                     error_msg=self.value(row.error_msg),
                 )
-                for row in data.records
-            ]
+            )
         redacted: dict[str, str] = {}  # findings repeat their messages: redact each text once
         baseline = dict(data.baseline)
         if baseline.get("stale"):

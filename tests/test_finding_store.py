@@ -1,5 +1,5 @@
-"""A check's findings go to a temporary file past a limit, and every report is
-the same as when they all stay in memory."""
+"""A check's findings and records go to a temporary file past a limit, and
+every report is the same as when they all stay in memory."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from conftest import ROOT
 from cnilint import findings as findings_module
 from cnilint.cli import main
 from cnilint.findings import Finding, FindingList, FindingStore
+from cnilint.reports import data as data_module
+from cnilint.reports.data import RecordRows, RowStore
 
 FORMATS = ("rich", "concise", "json", "jsonl", "csv", "html", "sarif", "junit", "github")
 
@@ -54,12 +56,15 @@ def _reports(capsys, folder: Path) -> tuple[int, str, dict[str, bytes]]:
     argv = ["check", "fixtures/real", "--conflist", "fixtures/conflists", "--format", "concise"]
     for fmt in FORMATS:
         argv += ["--format", fmt, "--output", str(folder / f"report.{fmt}")]
+    argv += ["--records-csv", str(folder / "records.csv")]
     code = main(argv)
     out = capsys.readouterr().out
     return code, out, {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
 
 
-def test_every_report_is_the_same_when_findings_go_to_a_temporary_file(capsys, tmp_path, monkeypatch) -> None:
+def test_every_report_is_the_same_when_findings_and_records_go_to_a_temporary_file(
+    capsys, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "160")
     monkeypatch.chdir(ROOT)
     in_memory = _reports(capsys, tmp_path / "memory")
@@ -70,12 +75,39 @@ def test_every_report_is_the_same_when_findings_go_to_a_temporary_file(capsys, t
         spilled.append(self._holding)
         real_write(self)
 
+    stores: list[RowStore] = []
+    real_init = RowStore.__init__
+
+    def kept(self: RowStore, limit: int | None = None) -> None:
+        real_init(self, limit)
+        stores.append(self)
+
     monkeypatch.setattr(findings_module, "SPILL_AFTER", 7)
     monkeypatch.setattr(FindingStore, "_write_runs", counted)
+    monkeypatch.setattr(data_module, "ROWS_HELD", 5)
+    monkeypatch.setattr(RowStore, "__init__", kept)
     on_disk = _reports(capsys, tmp_path / "disk")
     assert len(spilled) > 10  # the real captures have hundreds of findings
+    assert len(stores) == 1 and len(stores[0]._runs) > 5  # and hundreds of records
     assert on_disk == in_memory
-    assert in_memory[0] == 1 and len(in_memory[2]) == len(FORMATS)
+    assert in_memory[0] == 1 and len(in_memory[2]) == len(FORMATS) + 1
+
+
+def test_records_come_back_by_file_then_index_whatever_the_order_they_came_in() -> None:
+    def row(file: str, index: int) -> data_module.RecordRow:
+        return data_module.RecordRow(
+            file, "bridge", index, index, index, None, None, "ADD", None, None, None, "1.0.0", "result",
+            False, None, None, (), {}, None, None, None, None, True, False,
+        )  # fmt: skip
+
+    store = RowStore(limit=2)
+    for file, index in [("a", 0), ("b", 0), ("a", 1), ("a", 3), ("a", 2), ("b", 1)]:
+        store.add(row(file, index))
+    assert store._runs and (len(store), store.count("a")) == (6, 4)
+    rows = RecordRows.stored(store, ["b", "a"])
+    assert [(r.file, r.record) for r in rows] == [("b", 0), ("b", 1), ("a", 0), ("a", 1), ("a", 2), ("a", 3)]
+    listed = RecordRows.of([row("a", 1), row("c", 0), row("a", 0)], ["a"])
+    assert [(r.file, r.record) for r in listed] == [("a", 0), ("a", 1), ("c", 0)] and len(listed) == 3
 
 
 def test_one_files_findings_are_read_without_the_others() -> None:

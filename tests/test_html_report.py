@@ -81,6 +81,27 @@ def test_embedded_data_holds_every_finding_and_record(capsys, in_root) -> None:
         assert number in record["findings"]
 
 
+def test_a_big_log_shows_its_first_findings_their_records_and_counts_of_everything(
+    capsys, in_root, monkeypatch
+) -> None:
+    monkeypatch.setattr(html_report, "FINDINGS_SHOWN", 5)
+    monkeypatch.setattr(html_report, "RECORDS_SHOWN", 8)
+    page = html_of(capsys, *WITH_CONFLISTS)
+    data = embedded_data(page)
+    findings, records = table(data, "findings"), table(data, "records")
+    main(["check", *WITH_CONFLISTS, "--format", "json", "--exit-zero"])
+    every = json.loads(capsys.readouterr().out)
+    assert [(f["file"], f["line"], f["rule"]) for f in findings] == [
+        (f["file"], f["line"], f["rule"]) for f in every["findings"][:5]
+    ]
+    assert len(records) == 8 and all(records[f["rec"]]["record"] == f["record"] for f in findings)
+    assert "the first 5 of 71 findings (by file and line) and 8 of 73 records" in page
+    files = re.search(r'<table id="files">.*?</table>', page, re.DOTALL)
+    assert files and sum(int(n) for n in re.findall(r"<tr><td>[^<]*</td><td class=\"n\">(\d+)</td>", files[0])) == 73
+    calls = re.findall(r": (\d+) calls, \d+ failed</title>", page)
+    assert sum(map(int, calls)) == 73  # the chart counts every record
+
+
 def test_input_is_pretty_printed_with_the_finding_line_marked(capsys, in_root) -> None:
     data = embedded_data(html_of(capsys, f"{ERRORS}/portmap"))
     findings, records = table(data, "findings"), table(data, "records")

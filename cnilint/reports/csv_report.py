@@ -7,6 +7,8 @@ JSON text in their cell, and an absent value is an empty cell.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any, TextIO
 
 from cnilint.reports.cells import csv_cell
@@ -26,23 +28,46 @@ RECORD_COLUMNS = (
 )  # fmt: skip
 
 
+ROWS_A_FRAME = 2048  # rows written a DataFrame at a time: memory stays flat on any log
+
+
 def _cell(value: Any) -> Any:
     return csv_cell(value)
 
 
-def _write_frame(rows: list[dict[str, Any]], columns: tuple[str, ...], out: TextIO) -> None:
+def write_frames(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], out: TextIO) -> int:
+    """Rows as CSV, the header first, a pandas DataFrame per ROWS_A_FRAME rows
+    (each cell written as itself: the same text as one frame of them all); every
+    cell through csv_cell (no formula runs)."""
     import pandas as pd  # slow to import: only when CSV is asked for
 
-    # dtype=object keeps integers as integers where a column also holds empty cells
-    # (pandas would turn the column into floats: "4.0").
-    rows = [{column: _cell(value) for column, value in row.items()} for row in rows]  # every cell, once
-    frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
-    frame.to_csv(out, index=False, lineterminator="\n")
+    written = 0
+    cells = ({column: _cell(value) for column, value in row.items()} for row in rows)  # every cell, once more
+    for chunk in chunked(cells, ROWS_A_FRAME, always_one=True):
+        # dtype=object keeps integers as integers where a column also holds empty cells
+        # (pandas would turn the column into floats: "4.0").
+        frame = pd.DataFrame(chunk, columns=list(columns), dtype=object)
+        frame.to_csv(out, index=False, header=written == 0, lineterminator="\n")
+        written += len(chunk)
+    return written
+
+
+def chunked(items: Iterable[Any], size: int, always_one: bool = False) -> Iterator[list[Any]]:
+    """Lists of up to `size` items; with `always_one`, one empty list when there are none."""
+    iterator = iter(items)
+    first = True
+    while True:
+        chunk = list(islice(iterator, size))
+        if not chunk and not (first and always_one):
+            return
+        yield chunk
+        first = False
+        if len(chunk) < size:
+            return
 
 
 def write(data: ReportData, out: TextIO) -> None:
-    rows = [{column: _cell(value) for column, value in finding.to_dict().items()} for finding in data.findings]
-    _write_frame(rows, FINDING_COLUMNS, out)
+    write_frames((finding.to_dict() for finding in data.findings), FINDING_COLUMNS, out)
 
 
 def record_row(row: RecordRow) -> dict[str, Any]:
@@ -72,12 +97,6 @@ def record_row(row: RecordRow) -> dict[str, Any]:
     }
 
 
-def records_in_file_order(data: ReportData) -> list[RecordRow]:
-    """The records by file (input order) then position, as findings are; the
-    checker keeps them in the order it merged the logs, which no reader expects."""
-    rank = {file: index for index, file in enumerate(data.files)}
-    return sorted(data.records or (), key=lambda row: (rank.get(row.file, len(rank)), row.record))
-
-
 def write_records(data: ReportData, out: TextIO) -> None:
-    _write_frame([record_row(row) for row in records_in_file_order(data)], RECORD_COLUMNS, out)
+    """One row per record, by file (input order) then position, as findings are."""
+    write_frames(map(record_row, data.rows()), RECORD_COLUMNS, out)

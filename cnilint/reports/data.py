@@ -2,13 +2,17 @@
 
 Each format is one small module with `write(data: ReportData, out: TextIO)`.
 Formats that show every record (HTML, JUnit, --records-csv) ask for
-`RecordRow`s, which the checker then keeps; the others need only findings.
+`RecordRow`s, which the checker then keeps (in a RowStore: on disk past a few
+thousand); the others need only findings. Both are read again on each pass
+(`ReportData.findings`, `ReportData.rows()`), never all held by a report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import heapq
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from cnilint.engine import RecordResult
@@ -16,6 +20,7 @@ from cnilint.findings import Finding, FindingList
 from cnilint.options import Options
 from cnilint.reports.records import outcome
 from cnilint.rules.addresses import parse_cidr
+from cnilint.spill import Run, SpillFile
 from cnilint.summary import Summary
 
 
@@ -96,6 +101,145 @@ def _addresses(result: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
+ROWS_HELD = 4096  # records a check keeps in memory for the record-level reports (~2 KB each)
+
+
+class RowStore:
+    """The RecordRows of a check by file, in the order added (each file's in
+    record order); past `limit` held, pickled to an anonymous temporary file.
+    Each row keeps its place in the check (`as_checked`: time order across files)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = ROWS_HELD if limit is None else limit
+        self._held: dict[str, list[tuple[int, RecordRow]]] = {}
+        self._runs: dict[str, list[Run]] = {}
+        self._counts: dict[str, int] = {}
+        self._last: dict[str, int] = {}
+        self._unordered: set[str] = set()  # files whose rows did not come in record order
+        self._added = 0
+        self._holding = 0
+        self._spill = SpillFile(chunk=128)  # ~2 KB a row; as_checked reads a chunk of each file at once
+
+    def add(self, row: RecordRow) -> None:
+        file = row.file
+        bucket = self._held.get(file)
+        if bucket is None:
+            bucket = self._held[file] = []
+        if row.record < self._last.get(file, -1):
+            self._unordered.add(file)
+        self._last[file] = row.record
+        bucket.append((self._added, row))
+        self._added += 1
+        self._counts[file] = self._counts.get(file, 0) + 1
+        self._holding += 1
+        if self._holding > self.limit:
+            for name, rows in self._held.items():
+                if rows:
+                    self._runs.setdefault(name, []).append(self._spill.write(rows))
+                    rows.clear()
+            self._holding = 0
+
+    def __len__(self) -> int:
+        return self._added
+
+    def count(self, file: str) -> int:
+        return self._counts.get(file, 0)
+
+    def _numbered(self, file: str) -> Iterator[tuple[int, RecordRow]]:
+        for run in self._runs.get(file, ()):
+            yield from self._spill.read(run)
+        yield from list(self._held.get(file, ()))
+
+    def of(self, file: str) -> Iterator[RecordRow]:
+        """The file's rows by record index."""
+        rows = (row for _, row in self._numbered(file))
+        if file in self._unordered:  # not met in practice: a file's records are checked in order
+            return iter(sorted(rows, key=lambda row: row.record))
+        return rows
+
+    def as_checked(self) -> Iterator[RecordRow]:
+        """Every row in the order added."""
+        merged = heapq.merge(*(self._numbered(file) for file in self._held), key=lambda item: item[0])
+        return (row for _, row in merged)
+
+    def close(self) -> None:
+        self._spill.close()
+
+
+def _same(row: RecordRow) -> RecordRow:
+    return row
+
+
+class RecordRows:
+    """A report's records, read again on each pass from where they are kept: by
+    file (in `files` order) then index, or `as_checked` (the order the check met
+    them: time order across files). `map` transforms them as they are read; a
+    map changes what a row shows of the log (redaction: params, bodies, error
+    message), never its place, plugin, times or outcome (see as_checked_lazily)."""
+
+    def __init__(
+        self,
+        by_file: Callable[[str], Iterator[RecordRow]],
+        files: list[str],
+        counts: Callable[[str], int],
+        as_checked: Callable[[], Iterator[RecordRow]],
+        transform: Callable[[RecordRow], RecordRow] = _same,
+    ) -> None:
+        self._by_file = by_file
+        self.files = files
+        self._counts = counts
+        self._as_checked = as_checked
+        self._transform = transform
+
+    @classmethod
+    def of(cls, rows: Iterable[RecordRow], files: list[str] | None = None) -> RecordRows:
+        """Rows given as a list, in the order the check met them."""
+        listed = list(rows)
+        order = list(files or [])
+        kept: dict[str, list[RecordRow]] = {}
+        for row in listed:
+            kept.setdefault(row.file, []).append(row)
+        order += [file for file in kept if file not in order]
+        for file_rows in kept.values():
+            file_rows.sort(key=lambda row: row.record)
+        return cls(lambda file: iter(kept.get(file, ())), order, lambda file: len(kept.get(file, ())), listed.__iter__)
+
+    @classmethod
+    def stored(cls, store: RowStore, files: list[str]) -> RecordRows:
+        return cls(store.of, files, store.count, store.as_checked)
+
+    def of_file(self, file: str) -> Iterator[RecordRow]:
+        rows = self._by_file(file)
+        return rows if self._transform is _same else map(self._transform, rows)
+
+    def as_checked(self) -> Iterator[RecordRow]:
+        rows = self._as_checked()
+        return rows if self._transform is _same else map(self._transform, rows)
+
+    def as_checked_lazily(self) -> Iterator[tuple[RecordRow, Callable[[], RecordRow]]]:
+        """as_checked, each row before the maps with what gives it after them: a
+        pass that reads every row's place, times and outcome but keeps a few
+        transforms (redacts) only those."""
+        transform = self._transform
+        for row in self._as_checked():
+            yield row, partial(transform, row)
+
+    def __iter__(self) -> Iterator[RecordRow]:
+        for file in self.files:
+            yield from self.of_file(file)
+
+    def count_of(self, file: str) -> int:
+        return self._counts(file)
+
+    def __len__(self) -> int:
+        return sum(self._counts(file) for file in self.files)
+
+    def map(self, function: Callable[[RecordRow], RecordRow]) -> RecordRows:
+        before = self._transform
+        composed = function if before is _same else lambda row: function(before(row))
+        return RecordRows(self._by_file, self.files, self._counts, self._as_checked, composed)
+
+
 @dataclass
 class ReportData:
     findings: FindingList  # every finding reported, by file (input order) then line: read on each pass
@@ -103,19 +247,51 @@ class ReportData:
     problems: list[dict[str, Any]]  # parse problems: {file, line, end_line, message}
     files: list[str]
     options: Options
-    records: list[RecordRow] | None = None  # when a format asked for them
+    records: RecordRows | None = None  # when a format asked for them; their counts: rows()
     read_lines: Callable[[str, set[int]], dict[int, str]] = lambda file, wanted: {}
     baseline: dict[str, Any] = field(default_factory=dict)  # {"suppressed": n, "stale": [...]} with --baseline
 
     def __post_init__(self) -> None:
         if not isinstance(self.findings, FindingList):  # a list given by a caller
             self.findings = FindingList.of(list(self.findings))
+        if self.records is not None and not isinstance(self.records, RecordRows):
+            self.records = RecordRows.of(self.records, self.files)
+
+    def rows(self) -> Iterator[RecordRow]:
+        """Every record (when kept), by file then index, its findings counted by
+        severity from `findings` (so a baseline's suppressions count too)."""
+        if self.records is None:
+            return
+        for file in self.records.files:
+            counts = self.finding_counts(self.findings.of_file(file))
+            for row in self.records.of_file(file):
+                yield counted(row, counts)
+
+    @staticmethod
+    def finding_counts(findings: Iterable[Finding], only: set[tuple[str, int]] | None = None) -> FindingCounts:
+        """(file, record) -> severity -> count, of the records in `only` (or all)."""
+        counts: FindingCounts = {}
+        for finding in findings:
+            key = (finding.file, finding.record)
+            if only is None or key in only:
+                found = counts.setdefault(key, {})
+                found[finding.severity] = found.get(finding.severity, 0) + 1
+        return counts
 
     def findings_of(self, file: str) -> list[Finding]:
         return list(self.findings.of_file(file))
 
     def problems_of(self, file: str) -> list[dict[str, Any]]:
         return [problem for problem in self.problems if problem["file"] == file]
+
+
+FindingCounts = dict[tuple[str, int], dict[str, int]]
+
+
+def counted(row: RecordRow, counts: FindingCounts) -> RecordRow:
+    """The row with its findings counted by severity."""
+    found = counts.get((row.file, row.record), {})
+    return row if row.findings == found else replace(row, findings=found)
 
 
 def report_data(
@@ -140,11 +316,5 @@ def report_data(
         problems.extend(
             {"file": reader.file, "line": p.line, "end_line": p.end_line or p.line, "message": p.message} for p in found
         )
-    records = checked.records
-    if records is not None:
-        rows = {(row.file, row.record): row for row in records}
-        for finding in findings:
-            row = rows.get((finding.file, finding.record))
-            if row is not None:
-                row.findings[finding.severity] = row.findings.get(finding.severity, 0) + 1
+    records = RecordRows.stored(checked.records, files) if checked.records is not None else None
     return ReportData(findings, checked.summary, problems, files, options, records, read_lines)

@@ -1,6 +1,7 @@
 """`--format html`: one self-contained page (CSS and script inline, no network).
 
-The findings and records are pandas DataFrames, serialised to JSON inside a
+The findings are a pandas DataFrame and the records a table of the same shape
+(written a row at a time), serialised to JSON inside a
 `<script type="application/json">` element; a small inline script renders the
 tables from it, 100 rows a page, with DOM nodes and textContent only. The parts
 built here (summary, chart, rule explanations) are escaped HTML. A
@@ -15,14 +16,20 @@ import hashlib
 import html
 import json
 import re
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
+from itertools import islice
 from typing import TYPE_CHECKING, Any, TextIO
 
 from cnilint import __version__
 from cnilint.catalogue import SEVERITIES, catalogue, explanations
+from cnilint.findings import Finding
 from cnilint.parse.jsonpos import format_path, value_positions
-from cnilint.reports.data import RecordRow, ReportData
+from cnilint.reports.data import RecordRow, ReportData, counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,13 +55,42 @@ _BUCKETS = [
 ]
 
 
+# A page embeds the first findings (by file and line), the records they are on and the
+# first other records, up to these: a browser opens it in seconds (tests/test_html_report.py).
+FINDINGS_SHOWN = 5_000
+RECORDS_SHOWN = 5_000
+CHUNK = 4096  # records turned into chart data at a time
+
+
+@dataclass
+class _Totals:
+    """What the summary shows of every record and finding, counted in one pass
+    each (the tables show only the first ones)."""
+
+    files: dict[str, Counter[str]] = field(default_factory=dict)  # file -> records, failed, per severity
+    rules: Counter[str] = field(default_factory=Counter)
+    records: int = 0
+    plugins: dict[str, int] = field(default_factory=dict)  # chart: plugin -> code, in order seen
+    codes: list[Any] = field(default_factory=list)  # chart columns, a numpy array per chunk
+    times: list[Any] = field(default_factory=list)
+    failed: list[Any] = field(default_factory=list)
+
+
 def write(data: ReportData, out: TextIO) -> None:
     import pandas as pd  # slow to import: only when HTML is asked for
 
-    records = data.records or []
+    shown = list(islice(data.findings, FINDINGS_SHOWN))
+    wanted = {(finding.file, finding.record) for finding in shown}
+    totals = _Totals(files={file: Counter() for file in data.files})
+    for finding in data.findings:
+        totals.files.setdefault(finding.file, Counter())[finding.severity] += 1
+        totals.rules[finding.rule] += 1
+    records = _records_shown(data, wanted, totals)
+    counts = data.finding_counts(data.findings, {(row.file, row.record) for row in records})
+    records = [counted(row, counts) for row in records]
     index = {(row.file, row.record): number for number, row in enumerate(records)}
     findings = pd.DataFrame(
-        [{**finding.to_dict(), "rec": index.get((finding.file, finding.record))} for finding in data.findings],
+        [{**finding.to_dict(), "rec": index.get((finding.file, finding.record))} for finding in shown],
         columns=list(FINDING_COLUMNS),
         dtype=object,
     )
@@ -62,24 +98,73 @@ def write(data: ReportData, out: TextIO) -> None:
     for number, rec in enumerate(findings["rec"]):
         if rec is not None:
             by_record.setdefault(rec, []).append(number)
-    frame = pd.DataFrame(
-        [_record_cells(row, by_record.get(number, []), data) for number, row in enumerate(records)],
-        columns=list(RECORD_COLUMNS),
-        dtype=object,
-    )
-    payload = {
-        "findings": findings.to_dict(orient="split", index=False),
-        "records": frame.to_dict(orient="split", index=False),
-        "page_size": PAGE_SIZE,
-        "severities": list(SEVERITY_ORDER),
-    }
+    mark = f"cnilint-data-{uuid.uuid4().hex}"  # where the data goes: no log can hold it
     values = {
         "title": html.escape(_title(data)),
-        "summary": _summary_html(data, findings, frame),
-        "rules": _rules_html(findings),
-        "data": embed_json(payload),
+        "summary": _summary_html(data, totals, len(shown), len(records)),
+        "rules": _rules_html(totals.rules),
+        "data": mark,
     }
-    out.write(render(_template(), values))
+    head, tail = render(_template(), values).split(mark)
+    out.write(head)
+    for piece in _payload(findings, records, by_record, shown):  # a record at a time: ~10 KB as cells
+        out.write(piece)
+    out.write(tail)
+
+
+def _payload(
+    findings: pd.DataFrame, records: list[RecordRow], by_record: dict[int, list[int]], shown: list[Finding]
+) -> Iterator[str]:
+    """embed_json of {findings, records, page_size, severities}, the records
+    table (split orientation, as the findings') written row by row."""
+    yield '{"findings":' + embed_json(findings.to_dict(orient="split", index=False))
+    yield ',"records":{"columns":' + embed_json(list(RECORD_COLUMNS)) + ',"data":['
+    for number, row in enumerate(records):
+        cells = _record_cells(row, by_record.get(number, []), shown)
+        yield ("," if number else "") + embed_json([cells[column] for column in RECORD_COLUMNS])
+    yield ']},"page_size":' + embed_json(PAGE_SIZE) + ',"severities":' + embed_json(list(SEVERITY_ORDER)) + "}"
+
+
+def _records_shown(data: ReportData, wanted: set[tuple[str, int]], totals: _Totals) -> list[RecordRow]:
+    """The records a shown finding is on and the first others, RECORDS_SHOWN in
+    all (or as many as the findings shown are on), in the order the check met
+    them (time order across files); every record counted into `totals`."""
+    kept: list[RecordRow] = []
+    chunk: list[RecordRow] = []
+    others = max(RECORDS_SHOWN - len(wanted), 0)  # records shown besides those of the findings shown
+    for row, shown in data.records.as_checked_lazily() if data.records is not None else ():
+        counts = totals.files.setdefault(row.file, Counter())
+        counts["records"] += 1
+        counts["failed"] += bool(row.failed)
+        if (row.file, row.record) in wanted:
+            kept.append(shown())  # redacted, when the report is: only the rows shown
+        elif others:
+            kept.append(shown())
+            others -= 1
+        totals.records += 1
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            _chart_chunk(chunk, totals)
+            chunk = []
+    _chart_chunk(chunk, totals)
+    return kept
+
+
+def _chart_chunk(rows: list[RecordRow], totals: _Totals) -> None:
+    """Each record's plugin (a code), start time and outcome as arrays: a few
+    bytes a record, whatever its size."""
+    import numpy as np
+    import pandas as pd
+
+    if not rows:
+        return
+    plugins = totals.plugins
+    totals.codes.append(
+        np.array([plugins.setdefault(row.plugin or "(stdin)", len(plugins)) for row in rows], dtype=np.int32)
+    )
+    started = pd.Series([row.started for row in rows], dtype=object)
+    totals.times.append(pd.to_datetime(started, errors="coerce", utc=True, format="ISO8601").to_numpy())
+    totals.failed.append(np.array([bool(row.failed) for row in rows], dtype=bool))
 
 
 def _template() -> str:
@@ -132,8 +217,8 @@ def _title(data: ReportData) -> str:
 # --- records -----------------------------------------------------------------
 
 
-def _record_cells(row: RecordRow, finding_ids: list[int], data: ReportData) -> dict[str, Any]:
-    found = [data.findings[i] for i in finding_ids]
+def _record_cells(row: RecordRow, finding_ids: list[int], shown: list[Finding]) -> dict[str, Any]:
+    found = [shown[i] for i in finding_ids]
     marks: dict[str, list[int]] = {}
     for number, finding in zip(finding_ids, found, strict=True):
         if finding.document == "env" and finding.path in row.params:
@@ -220,7 +305,7 @@ def _scalar(value: Any) -> str:
 # --- summary -----------------------------------------------------------------
 
 
-def _summary_html(data: ReportData, findings: pd.DataFrame, records: pd.DataFrame) -> str:
+def _summary_html(data: ReportData, totals: _Totals, findings_shown: int, records_shown: int) -> str:
     summary, options = data.summary, data.options
     e = html.escape
     severity_cards = "".join(
@@ -250,6 +335,14 @@ def _summary_html(data: ReportData, findings: pd.DataFrame, records: pd.DataFram
         f'<p class="facts">{e("; ".join(facts))}.</p>',
         f'<p class="settings">{settings}</p>',
     ]
+    findings_total = len(data.findings)
+    if findings_shown < findings_total or records_shown < totals.records:
+        parts.append(
+            f'<p class="settings">The tables below hold the first {findings_shown:,} of {findings_total:,} findings '
+            f"(by file and line) and {records_shown:,} of {totals.records:,} records (those findings are on, then "
+            "the first in time order), so that the page opens quickly; the counts and the chart are of them all. "
+            "The JSON, CSV and SARIF reports have every finding, --records-csv every record.</p>"
+        )
     if data.baseline:
         stale = len(data.baseline.get("stale", []))
         parts.append(
@@ -258,9 +351,10 @@ def _summary_html(data: ReportData, findings: pd.DataFrame, records: pd.DataFram
             + ".</p>"
         )
     parts.append('<div class="panels">')
-    parts.append(f'<div class="panel"><h3>Calls and failures over time, per plugin</h3>{chart_svg(records)}</div>')
+    chart = chart_svg(_calls(totals))
+    parts.append(f'<div class="panel"><h3>Calls and failures over time, per plugin</h3>{chart}</div>')
     parts.append(_by_rule_html(summary))
-    parts.append(_files_html(data, findings, records))
+    parts.append(_files_html(data, totals))
     parts.append("</div>")
     parts.append(_problems_html(data))
     return "\n".join(parts)
@@ -283,28 +377,44 @@ def _by_rule_html(summary: Any) -> str:
     )
 
 
-def _files_html(data: ReportData, findings: pd.DataFrame, records: pd.DataFrame) -> str:
-    """Per log file: records, failed calls, findings per severity (a pandas group-by)."""
+def _files_html(data: ReportData, totals: _Totals) -> str:
+    """Per log file: records, failed calls, findings per severity."""
     import pandas as pd
 
     e = html.escape
-    per_file = pd.DataFrame({"file": data.files}).set_index("file")
-    if len(records):
-        grouped = records.assign(failed=records["failed"].astype(bool)).groupby("file", sort=False)
-        per_file["records"] = grouped.size()
-        per_file["failed"] = grouped["failed"].sum()
-    if len(findings):
-        counts = findings.groupby(["file", "severity"]).size().unstack(fill_value=0)
-        per_file = per_file.join(counts)
-    per_file = per_file.reindex(columns=["records", "failed", *SEVERITY_ORDER]).fillna(0).astype(int)
+    columns = ["records", "failed", *SEVERITY_ORDER]
+    per_file = pd.DataFrame(
+        [[totals.files.get(file, Counter()).get(column, 0) for column in columns] for file in data.files],
+        index=pd.Index(data.files, name="file"),
+        columns=columns,
+        dtype=int,
+    )
     rows = "".join(
         f"<tr><td>{e(file)}</td>" + "".join(f'<td class="n">{value}</td>' for value in values) + "</tr>"
         for file, values in zip(per_file.index, per_file.to_numpy().tolist(), strict=True)
     )
-    head = "".join(f"<th>{column}</th>" for column in ("file", "records", "failed", *SEVERITY_ORDER))
+    head = "".join(f"<th>{column}</th>" for column in ("file", *columns))
     return (
         '<div class="panel wide"><h3>Files</h3><div class="scroll"><table id="files">'
         f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div></div>"
+    )
+
+
+def _calls(totals: _Totals) -> pd.DataFrame:
+    """Every record as the chart counts it: plugin, start time (NaT when its date
+    does not parse), failed."""
+    import numpy as np
+    import pandas as pd
+
+    names = list(totals.plugins)
+    codes = np.concatenate(totals.codes) if totals.codes else np.array([], dtype=np.int32)
+    times = np.concatenate(totals.times) if totals.times else np.array([], dtype="datetime64[ns]")
+    return pd.DataFrame(
+        {
+            "plugin": pd.Categorical.from_codes(codes, categories=names) if names else pd.Categorical([]),
+            "time": pd.to_datetime(times, utc=True),
+            "failed": np.concatenate(totals.failed) if totals.failed else np.array([], dtype=bool),
+        }
     )
 
 
@@ -321,19 +431,17 @@ def _problems_html(data: ReportData) -> str:
     return f'<div class="panel problems"><h3>Parse problems</h3><ul>{items}</ul></div>'
 
 
-def chart_svg(records: pd.DataFrame) -> str:
+def chart_svg(calls: pd.DataFrame) -> str:
     """Small multiples: per plugin, calls (grey) and failed calls (red) per time
-    bucket, on one shared time axis; each bar has a tooltip."""
+    bucket, on one shared time axis; each bar has a tooltip. `calls`: a row per
+    record, its plugin, start time (UTC, NaT if unknown) and whether it failed."""
     import pandas as pd
 
     e = html.escape
-    if not len(records):
+    if not len(calls):
         return "<p>No records.</p>"
-    times = pd.to_datetime(records["started"], errors="coerce", utc=True, format="ISO8601")
-    frame = pd.DataFrame(
-        {"plugin": records["plugin"].fillna("(stdin)"), "time": times, "failed": records["failed"].astype(bool)}
-    ).dropna(subset=["time"])
-    undated = len(records) - len(frame)
+    frame = calls.dropna(subset=["time"]).copy()
+    undated = len(calls) - len(frame)
     if frame.empty:
         return f"<p>No record has a date that parses ({undated} records).</p>"
     start, end = frame["time"].min(), frame["time"].max()
@@ -341,8 +449,8 @@ def chart_svg(records: pd.DataFrame) -> str:
     start = start.floor(pd.Timedelta(bucket)) if bucket <= timedelta(days=1) else start.floor("D")
     frame["bin"] = ((frame["time"] - start) // pd.Timedelta(bucket)).astype(int)
     bins = int(frame["bin"].max()) + 1
-    counts = frame.groupby(["plugin", "bin"]).agg(calls=("failed", "size"), failed=("failed", "sum"))
-    plugins = list(dict.fromkeys(frame["plugin"]))
+    counts = frame.groupby(["plugin", "bin"], observed=True).agg(calls=("failed", "size"), failed=("failed", "sum"))
+    plugins = list(frame["plugin"].unique())  # in order of appearance
     plot = _CHART_WIDTH - _CHART_LABEL - 10
     step = plot / bins
     height = len(plugins) * _CHART_ROW + 30
@@ -400,12 +508,11 @@ def _duration(delta: timedelta) -> str:
 # --- rules -------------------------------------------------------------------
 
 
-def _rules_html(findings: pd.DataFrame) -> str:
+def _rules_html(counts: Counter[str]) -> str:
     """One section per rule that has findings: what it checks, why, the SPEC."""
     e = html.escape
     rules = catalogue()
     why = explanations()
-    counts: dict[str, int] = findings["rule"].value_counts().to_dict() if len(findings) else {}
     found = [rule_id for rule_id in rules if rule_id in counts]
     found += sorted(set(counts) - set(found))
     if not found:

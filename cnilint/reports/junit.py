@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
 from cnilint.catalogue import severity_rank
 from cnilint.findings import Finding
-from cnilint.reports.csv_report import records_in_file_order
 from cnilint.reports.data import RecordRow, ReportData
 
 # Characters XML 1.0 cannot carry, even as references: a log can hold any of them
@@ -76,41 +75,56 @@ def _span(problem: dict[str, Any]) -> str:
     )
 
 
-def junit_tree(data: ReportData) -> ET.Element:
-    fail_on = data.options.fail_on
-    by_record: dict[tuple[str, int], list[Finding]] = defaultdict(list)
-    for finding in data.findings:
-        by_record[(finding.file, finding.record)].append(finding)
-    rows_of: dict[str, list[RecordRow]] = defaultdict(list)
-    for row in records_in_file_order(data):
-        rows_of[row.file].append(row)
+def _failing_records(findings: Iterable[Finding], fail_on: str) -> int:
+    bar = severity_rank(fail_on)
+    return len({finding.record for finding in findings if severity_rank(finding.severity) >= bar})
 
-    root = ET.Element("testsuites", name="cnilint")
-    total = failures = 0
-    for file in data.files:
-        suite = ET.SubElement(root, "testsuite", name=xml_text(file))
-        failed = 0
-        for row in rows_of.get(file, ()):
-            case, failing = _testcase(row, by_record.get((row.file, row.record), []), fail_on)
-            suite.append(case)
-            failed += failing
-        problems = data.problems_of(file)
-        if problems:
-            lines = [f"{file}:{_span(p)}: [parse] {p['message']}" for p in problems]
-            ET.SubElement(suite, "system-out").text = xml_text("\n".join(lines))
-        tests = len(rows_of.get(file, ()))
-        for name, value in (("tests", tests), ("failures", failed), ("errors", 0), ("skipped", 0)):
-            suite.set(name, str(value))
-        total += tests
-        failures += failed
-    for name, value in (("tests", total), ("failures", failures), ("errors", 0)):
-        root.set(name, str(value))
-    return root
+
+def _start_tag(name: str, attributes: dict[str, str]) -> str:
+    empty = ET.tostring(ET.Element(name, attributes), encoding="unicode")  # <name a="..." />
+    return empty.removesuffix(" />") + ">"
 
 
 def write(data: ReportData, out: TextIO) -> None:
-    root = junit_tree(data)
-    ET.indent(root)
+    """The report, a testcase at a time: a first pass over the findings counts
+    each suite's failures (the start tags carry them), then each file's records
+    are read with its findings, so memory holds one file's findings at most."""
+    fail_on = data.options.fail_on
+    records = data.records
+    counts = []
+    for file in data.files:
+        tests = records.count_of(file) if records is not None else 0
+        counts.append((tests, _failing_records(data.findings.of_file(file), fail_on) if tests else 0))
+    totals = {"tests": str(sum(t for t, _ in counts)), "failures": str(sum(f for _, f in counts)), "errors": "0"}
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    out.write(ET.tostring(root, encoding="unicode"))
-    out.write("\n")
+    root = {"name": "cnilint", **totals}
+    if not data.files:
+        out.write(ET.tostring(ET.Element("testsuites", root), encoding="unicode") + "\n")
+        return
+    out.write(_start_tag("testsuites", root) + "\n")
+    for file, (tests, failed) in zip(data.files, counts, strict=True):
+        attributes = {"name": xml_text(file), "tests": str(tests), "failures": str(failed)}
+        attributes.update(errors="0", skipped="0")
+        problems = data.problems_of(file)
+        if not tests and not problems:
+            out.write("  " + ET.tostring(ET.Element("testsuite", attributes), encoding="unicode") + "\n")
+            continue
+        out.write("  " + _start_tag("testsuite", attributes) + "\n")
+        by_record: dict[int, list[Finding]] = {}
+        for finding in data.findings.of_file(file) if tests else ():
+            by_record.setdefault(finding.record, []).append(finding)
+        for row in _rows_of(data, file):
+            case, _ = _testcase(row, by_record.get(row.record, []), fail_on)
+            ET.indent(case, level=2)
+            out.write("    " + ET.tostring(case, encoding="unicode") + "\n")
+        if problems:
+            lines = [f"{file}:{_span(p)}: [parse] {p['message']}" for p in problems]
+            system_out = ET.Element("system-out")
+            system_out.text = xml_text("\n".join(lines))
+            out.write("    " + ET.tostring(system_out, encoding="unicode") + "\n")
+        out.write("  </testsuite>\n")
+    out.write("</testsuites>\n")
+
+
+def _rows_of(data: ReportData, file: str) -> Iterator[RecordRow]:
+    return data.records.of_file(file) if data.records is not None else iter(())

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 from cnilint.parse import Record
-from cnilint.reports.cells import csv_cell
 
 # CSV columns, in order; nested values are JSON text in their cell.
 CSV_COLUMNS = (
@@ -30,16 +29,14 @@ def write_jsonl(records: Iterable[Record], out: TextIO) -> int:
     return count
 
 
-def _cell(value: Any) -> Any:
-    return csv_cell(value)
-
-
 def write_csv(records: Iterable[Record], out: TextIO) -> int:
-    import pandas as pd  # slow to import: only when CSV is asked for
+    from cnilint.reports.csv_report import write_frames
 
-    rows = [{column: _cell(record.to_dict()[column]) for column in CSV_COLUMNS} for record in records]
-    pd.DataFrame(rows, columns=list(CSV_COLUMNS)).to_csv(out, index=False)
-    return len(rows)
+    def row(record: Record) -> dict[str, Any]:
+        values = record.to_dict()
+        return {column: values[column] for column in CSV_COLUMNS}
+
+    return write_frames(map(row, records), CSV_COLUMNS, out)
 
 
 def outcome(record: Record) -> str:
