@@ -10,8 +10,10 @@ are tool execution notifications.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -125,17 +127,11 @@ def _result(finding: Finding, rule_index: int, occurrence: int) -> dict[str, Any
     return result
 
 
-def sarif_log(data: ReportData) -> dict[str, Any]:
+def _document(data: ReportData) -> dict[str, Any]:
+    """The SARIF document with an empty `results`."""
     rules = catalogue()
     found = {finding.rule for finding in data.findings}
     descriptors = [rule_descriptor(info) for rule_id, info in rules.items() if rule_id in found]
-    index = {descriptor["id"]: position for position, descriptor in enumerate(descriptors)}
-    seen: dict[tuple[str, str], int] = {}
-    results = []
-    for finding in data.findings:
-        key = (finding.file, finding.fingerprint)
-        seen[key] = seen.get(key, 0) + 1
-        results.append(_result(finding, index[finding.rule], seen[key]))
     notifications = [
         {
             "level": "warning",
@@ -169,12 +165,40 @@ def sarif_log(data: ReportData) -> dict[str, Any]:
                     }
                 },
                 "invocations": [invocation],
-                "results": results,
+                "results": [],
             }
         ],
     }
 
 
+def _results(data: ReportData, descriptors: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    index = {descriptor["id"]: position for position, descriptor in enumerate(descriptors)}
+    seen: dict[tuple[str, str], int] = {}
+    for finding in data.findings:
+        key = (finding.file, finding.fingerprint)
+        seen[key] = seen.get(key, 0) + 1
+        yield _result(finding, index[finding.rule], seen[key])
+
+
+RESULTS_INDENT = " " * 8  # runs[0].results[i] in a document indented by 2
+
+
 def write(data: ReportData, out: TextIO) -> None:
-    json.dump(sarif_log(data), out, ensure_ascii=False, indent=2)
-    out.write("\n")
+    """The document as json.dump(indent=2) writes it, a result at a time: the results
+    go where the document's empty list is (JSON text has no raw newline in a
+    string, so each result's lines can be indented as a nested dump would)."""
+    document = _document(data)
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    empty = '"results": []'
+    at = text.rindex(empty) + len(empty) - 1  # results is the run's last key: its last occurrence
+    head, tail = text[: at - 1], text[at + 1 :]
+    results = _results(data, document["runs"][0]["tool"]["driver"]["rules"])
+    first = next(results, None)
+    if first is None:
+        out.write(text + "\n")
+        return
+    out.write(head + "[")
+    for number, result in enumerate(itertools.chain((first,), results)):
+        lines = json.dumps(result, ensure_ascii=False, indent=2).split("\n")
+        out.write(("," if number else "") + "\n" + "\n".join(RESULTS_INDENT + line for line in lines))
+    out.write("\n" + RESULTS_INDENT[:-2] + "]" + tail + "\n")
