@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -159,21 +159,37 @@ def _entry(raw: Any, where: str) -> Entry:
 
 def apply(data: ReportData, known: dict[Key, Entry]) -> None:
     """Drop the known findings from `data` (up to each entry's count, first ones
-    first), recount the summary and the records, and fill `data.baseline`."""
-    left = {key: entry.count for key, entry in known.items()}
-    kept: list[Finding] = []
-    suppressed = 0
-    for finding in data.findings:
-        key = finding_key(finding)
-        if left.get(key, 0) > 0:
-            left[key] -= 1
-            suppressed += 1
-        else:
-            kept.append(finding)
-    data.summary = _recount(data, kept)
-    if data.records is not None:
-        _recount_records(data, kept)
-    data.findings = FindingList.of(kept)
+    first), recount the summary (the records count theirs from the findings),
+    and fill `data.baseline`. The findings stay where they are kept: each pass
+    over `data.findings` drops the known ones again."""
+    counts = {key: entry.count for key, entry in known.items()}
+    findings = data.findings
+    files = data.files
+
+    def kept(left: dict[Key, int], found: Iterable[Finding]) -> Iterator[Finding]:
+        for finding in found:
+            key = finding_key(finding)
+            if left.get(key, 0) > 0:
+                left[key] -= 1
+            else:
+                yield finding
+
+    def kept_of(file: str) -> Iterator[Finding]:
+        # Keys hold the normalised file: only files with the same one share counts.
+        left = dict(counts)
+        for other in files:
+            if normal_file(other) == normal_file(file):
+                found = kept(left, findings.of_file(other))
+                if other == file:
+                    yield from found
+                    return
+                for _ in found:
+                    pass
+
+    left = dict(counts)  # what is left of each entry after a pass over every file, in order
+    summary, remaining = _recount(data, lambda file: kept(left, findings.of_file(file)))
+    data.summary = summary
+    data.findings = FindingList(lambda: kept(dict(counts), findings), remaining, kept_of)
     checked = {normal_file(file) for file in data.files}
     stale = [
         {**known[key].to_dict(), "count": count, "recorded": known[key].count}
@@ -181,7 +197,7 @@ def apply(data: ReportData, known: dict[Key, Entry]) -> None:
         if count > 0 and data.options.enabled(known[key].rule) and _judged(known[key].file, checked)
     ]
     stale.sort(key=lambda entry: (entry["file"], entry["rule"], entry["fingerprint"]))
-    data.baseline = {"suppressed": suppressed, "stale": stale}
+    data.baseline = {"suppressed": len(findings) - remaining, "stale": stale}
 
 
 def _judged(file: str, checked: set[str]) -> bool:
@@ -192,29 +208,31 @@ def _judged(file: str, checked: set[str]) -> bool:
     return normal in checked or (normal != STDIN and not Path(normal).exists())
 
 
-def _recount(data: ReportData, kept: list[Finding]) -> Summary:
-    """The summary's finding counts after suppression (the other counts stand)."""
+def _recount(data: ReportData, kept_of: Callable[[str], Iterable[Finding]]) -> tuple[Summary, int]:
+    """The summary's finding counts after suppression (the other counts stand),
+    and how many findings are kept; a file at a time (its records with findings
+    before and after), in the files' order."""
     summary = data.summary
-    before = {(f.file, f.record) for f in data.findings}
-    after = {(f.file, f.record) for f in kept}
-    cleared = len(before - after)  # records whose every finding was known
-    return replace(
+    by_severity: Counter[str] = Counter()
+    by_rule: Counter[str] = Counter()
+    remaining = cleared = 0  # cleared: records whose every finding was known
+    for file in dict.fromkeys(data.files):
+        before = {finding.record for finding in data.findings.of_file(file)}
+        after = set()
+        for finding in kept_of(file):
+            by_severity[finding.severity] += 1
+            by_rule[finding.rule] += 1
+            after.add(finding.record)
+            remaining += 1
+        cleared += len(before - after)
+    summary = replace(
         summary,
-        by_severity=Counter(f.severity for f in kept),
-        by_rule=Counter(f.rule for f in kept),
+        by_severity=by_severity,
+        by_rule=by_rule,
         records_valid=summary.records_valid + cleared,
         records_with_findings=summary.records_with_findings - cleared,
     )
-
-
-def _recount_records(data: ReportData, kept: list[Finding]) -> None:
-    rows = {(row.file, row.record): row for row in data.records or ()}
-    for row in rows.values():
-        row.findings.clear()
-    for finding in kept:
-        row = rows.get((finding.file, finding.record))
-        if row is not None:
-            row.findings[finding.severity] = row.findings.get(finding.severity, 0) + 1
+    return summary, remaining
 
 
 def stale_lines(info: dict[str, Any]) -> list[str]:
