@@ -12,7 +12,7 @@ from cnilint import findings as findings_module
 from cnilint.cli import main
 from cnilint.findings import Finding, FindingList, FindingStore
 from cnilint.reports import data as data_module
-from cnilint.reports.data import RecordRows, RowStore
+from cnilint.reports.data import RecordRows, RowStore, SeverityCounts
 
 FORMATS = ("rich", "concise", "json", "jsonl", "csv", "html", "sarif", "junit", "github")
 
@@ -78,8 +78,8 @@ def test_every_report_is_the_same_when_findings_and_records_go_to_a_temporary_fi
     stores: list[RowStore] = []
     real_init = RowStore.__init__
 
-    def kept(self: RowStore, limit: int | None = None) -> None:
-        real_init(self, limit)
+    def kept(self: RowStore, limit: int | None = None, *, bodies: bool = True) -> None:
+        real_init(self, limit, bodies=bodies)
         stores.append(self)
 
     monkeypatch.setattr(findings_module, "SPILL_AFTER", 7)
@@ -88,7 +88,7 @@ def test_every_report_is_the_same_when_findings_and_records_go_to_a_temporary_fi
     monkeypatch.setattr(RowStore, "__init__", kept)
     on_disk = _reports(capsys, tmp_path / "disk")
     assert len(spilled) > 10  # the real captures have hundreds of findings
-    assert len(stores) == 1 and len(stores[0]._runs) > 5  # and hundreds of records
+    assert len(stores) == 1 and len(stores[0]._runs) > 5 and stores[0].bodies  # and hundreds of records (HTML)
     assert on_disk == in_memory
     assert in_memory[0] == 1 and len(in_memory[2]) == len(FORMATS) + 1
 
@@ -119,3 +119,34 @@ def test_one_files_findings_are_read_without_the_others() -> None:
     view = FindingList(lambda: iter(store), len(store), lambda file: read.append(file) or real_of(file))
     assert [f.message for f in view.map(lambda f: f).of_file("a")] == ["a1", "a2"] and read == ["a"]
     assert [f.message for f in FindingList.of(list(store)).of_file("b")] == ["b1"]
+
+
+def test_severity_counts_are_kept_per_record_index_and_severity() -> None:
+    counts = SeverityCounts()
+    for record, severity in [(0, "error"), (5, "info"), (5, "info"), (3, "error"), (100, "warning")]:
+        counts.add(record, severity)
+    assert [counts.of(n) for n in (0, 5, 3, 100, 7, 10_000)] == [
+        {"error": 1}, {"info": 2}, {"error": 1}, {"warning": 1}, {}, {},
+    ]  # fmt: skip
+
+
+def test_junit_and_records_csv_are_the_same_from_rows_kept_without_bodies(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    stores: list[RowStore] = []
+    real_init = RowStore.__init__
+
+    def kept(self: RowStore, limit: int | None = None, *, bodies: bool = True) -> None:
+        real_init(self, limit, bodies=bodies)
+        stores.append(self)
+
+    monkeypatch.setattr(RowStore, "__init__", kept)
+    outputs = []
+    for extra in ([], ["--format", "html", "--output", str(tmp_path / "report.html")]):
+        folder = tmp_path / f"run{len(outputs)}"
+        folder.mkdir()
+        argv = ["check", "fixtures/real", "--format", "junit", "--output", str(folder / "junit.xml"), *extra]
+        main([*argv, "--records-csv", str(folder / "records.csv")])
+        outputs.append({path.name: path.read_bytes() for path in folder.iterdir()})
+    capsys.readouterr()
+    assert [store.bodies for store in stores] == [False, True]  # only the HTML report shows bodies
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 2

@@ -10,6 +10,7 @@ thousand); the others need only findings. Both are read again on each pass
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -55,9 +56,12 @@ class RecordRow:
     findings: dict[str, int] = field(default_factory=dict)  # severity -> count
 
     @staticmethod
-    def of(result: RecordResult) -> RecordRow:
+    def of(result: RecordResult, bodies: bool = True) -> RecordRow:
+        """The row of a checked record; without `bodies`, its CNI params, INPUT and
+        OUTPUT are left out (JUnit and --records-csv do not show them)."""
         record, facts = result.record, result.facts
         error = facts.error or {}
+        shown = record if bodies else None
         return RecordRow(
             file=record.file,
             plugin=record.plugin,
@@ -76,11 +80,11 @@ class RecordRow:
             error_code=error.get("code"),
             error_msg=error.get("msg"),
             addresses=_addresses(facts.result),
-            params=dict(record.params),
-            input_raw=record.input.raw if record.input is not None else None,
-            output_raw=record.output.raw if record.output is not None else None,
-            input_line=record.input.line if record.input is not None else None,
-            output_line=record.output.line if record.output is not None else None,
+            params=dict(shown.params) if shown is not None else {},
+            input_raw=shown.input.raw if shown is not None and shown.input is not None else None,
+            output_raw=shown.output.raw if shown is not None and shown.output is not None else None,
+            input_line=shown.input.line if shown is not None and shown.input is not None else None,
+            output_line=shown.output.line if shown is not None and shown.output is not None else None,
             complete=record.complete,
             recovered=getattr(record, "recovered", False),
         )
@@ -109,8 +113,9 @@ class RowStore:
     record order); past `limit` held, pickled to an anonymous temporary file.
     Each row keeps its place in the check (`as_checked`: time order across files)."""
 
-    def __init__(self, limit: int | None = None) -> None:
+    def __init__(self, limit: int | None = None, *, bodies: bool = True) -> None:
         self.limit = ROWS_HELD if limit is None else limit
+        self.bodies = bodies  # False: rows are made without CNI params, INPUT and OUTPUT (RecordRow.of)
         self._held: dict[str, list[tuple[int, RecordRow]]] = {}
         self._runs: dict[str, list[Run]] = {}
         self._counts: dict[str, int] = {}
@@ -263,9 +268,12 @@ class ReportData:
         if self.records is None:
             return
         for file in self.records.files:
-            counts = self.finding_counts(self.findings.of_file(file))
+            counts = SeverityCounts()
+            for finding in self.findings.of_file(file):
+                counts.add(finding.record, finding.severity)
             for row in self.records.of_file(file):
-                yield counted(row, counts)
+                found = counts.of(row.record)
+                yield row if row.findings == found else replace(row, findings=found)
 
     @staticmethod
     def finding_counts(findings: Iterable[Finding], only: set[tuple[str, int]] | None = None) -> FindingCounts:
@@ -286,6 +294,29 @@ class ReportData:
 
 
 FindingCounts = dict[tuple[str, int], dict[str, int]]
+
+
+class SeverityCounts:
+    """One file's findings per record and severity: a 16-bit counter per record
+    index and severity (6 bytes a record; a dict per record would be ~300)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, array[int]] = {}
+
+    def add(self, record: int, severity: str) -> None:
+        counts = self._counts.get(severity)
+        if counts is None:
+            counts = self._counts[severity] = array("H")
+        if record >= len(counts):
+            counts.frombytes(bytes(2 * (record + 1 - len(counts) + len(counts) // 2)))  # zeros, grown geometrically
+        counts[record] = min(counts[record] + 1, 0xFFFF)
+
+    def of(self, record: int) -> dict[str, int]:
+        found = {}
+        for severity, counts in self._counts.items():
+            if record < len(counts) and counts[record]:
+                found[severity] = counts[record]
+        return found
 
 
 def counted(row: RecordRow, counts: FindingCounts) -> RecordRow:
