@@ -76,12 +76,15 @@ def run_checks(
     conflists: dict[str, Conflist] | None = None,
     keep_records: bool = False,
     progress: Progress | None = None,
+    *,
+    record_bodies: bool = True,
 ) -> CheckRun:
     """Check every record of `logs` ((reader, its records) pairs) alone and together;
-    `keep_records` keeps a RecordRow per record for the record-level reports."""
+    `keep_records` keeps a RecordRow per record for the record-level reports (with
+    its CNI params, INPUT and OUTPUT when `record_bodies`)."""
     # engine.check is lazy: records are read and checked alone as the merge asks for them.
     checked = [(reader, engine.check(records)) for reader, records in logs]
-    return check_results(checked, engine, conflists, keep_records, progress)
+    return check_results(checked, engine, conflists, keep_records, progress, record_bodies=record_bodies)
 
 
 def check_results(
@@ -90,11 +93,13 @@ def check_results(
     conflists: dict[str, Conflist] | None = None,
     keep_records: bool = False,
     progress: Progress | None = None,
+    *,
+    record_bodies: bool = True,
 ) -> CheckRun:
     """The run over records already checked alone ((log, its results) pairs, each
     log's results in its own order): counts, findings, then the cross-record stage."""
     with fewer_collections():
-        return _run(logs, engine, conflists, keep_records, progress)
+        return _run(logs, engine, conflists, RowStore(bodies=record_bodies) if keep_records else None, progress)
 
 
 @contextmanager
@@ -114,10 +119,10 @@ def _run(
     logs: list[tuple[LogLike, Iterable[RecordResult]]],
     engine: Engine,
     conflists: dict[str, Conflist] | None,
-    keep_records: bool,
+    records: RowStore | None,
     progress: Progress | None,
 ) -> CheckRun:
-    run = CheckRun(records=RowStore() if keep_records else None)
+    run = CheckRun(records=records)
     run.summary.files = len(logs)
     with_findings = _RecordMarks()
 
@@ -133,7 +138,7 @@ def _run(
             if result.record.problems:
                 run.problems.setdefault(file, []).extend(result.record.problems)
             if run.records is not None:
-                run.records.add(RecordRow.of(result))
+                run.records.add(RecordRow.of(result, run.records.bodies))
             if progress is not None:
                 progress.advance()
             yield result
@@ -167,6 +172,7 @@ def check_paths(
     *,
     plugin: str | None = None,
     keep_records: bool = False,
+    record_bodies: bool = True,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     jobs: int = 1,
     console: Console | None = None,
@@ -191,7 +197,7 @@ def check_paths(
         for reader in readers:
             progress.add_log(reader)
         streams = [(reader, _checked_alone(engine, redactor, reader, logs.read(reader))) for reader in readers]
-        checked = check_results(streams, engine, conflists, keep_records, progress)
+        checked = check_results(streams, engine, conflists, keep_records, progress, record_bodies=record_bodies)
     _learn_secrets(redactor, readers)
     checked.summary.rules_checked = sum(1 for rule_id in checked_rule_ids() if options.enabled(rule_id))
     # The records keep their values; what is written (reports, baseline hints) does not.

@@ -289,12 +289,14 @@ def run_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         err.print(f"cnilint: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
     keep_records = bool(args.records_csv) or any(FORMATS[fmt].needs_records for fmt, _ in targets)
+    record_bodies = any(FORMATS[fmt].needs_bodies for fmt, _ in targets)
     checked = check_paths(
         args.paths,
         options,
         conflists,
         plugin=args.plugin,
         keep_records=keep_records,
+        record_bodies=record_bodies,
         max_record_bytes=args.max_record_bytes,
         jobs=resolve_jobs(args.jobs),
         console=err,

@@ -129,6 +129,7 @@ def check_node(
         options or Options(),
         _loaded(conflists),
         keep_records=keep_records,
+        record_bodies=False,  # the records frame has the --records-csv columns
         max_record_bytes=max_record_bytes,
     )
     data = checked.data

@@ -17,7 +17,8 @@ from cnilint.reports.data import ReportData
 @dataclass(frozen=True)
 class Format:
     module: str
-    needs_records: bool = False
+    needs_records: bool = False  # a RecordRow per record (cnilint.reports.data)
+    needs_bodies: bool = False  # with its CNI params, INPUT and OUTPUT
 
     def writer(self) -> Callable[[ReportData, TextIO], None]:
         return importlib.import_module(f"cnilint.reports.{self.module}").write  # type: ignore[no-any-return]
@@ -29,7 +30,7 @@ FORMATS: dict[str, Format] = {
     "json": Format("json_report"),
     "jsonl": Format("jsonl"),
     "csv": Format("csv_report"),
-    "html": Format("html_report", needs_records=True),
+    "html": Format("html_report", needs_records=True, needs_bodies=True),
     "sarif": Format("sarif"),
     "junit": Format("junit", needs_records=True),
     "github": Format("github"),
