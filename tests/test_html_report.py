@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import tempfile
@@ -100,6 +101,39 @@ def test_a_big_log_shows_its_first_findings_their_records_and_counts_of_everythi
     assert files and sum(int(n) for n in re.findall(r"<tr><td>[^<]*</td><td class=\"n\">(\d+)</td>", files[0])) == 73
     calls = re.findall(r": (\d+) calls, \d+ failed</title>", page)
     assert sum(map(int, calls)) == 73  # the chart counts every record
+
+
+def _call(n: int, plugin: str, started: datetime | None, failed: bool) -> RecordRow:
+    return RecordRow(
+        file=plugin, plugin=plugin, record=n, line=n, end_line=n, started=started.isoformat() if started else "junk",
+        returned=None, command="ADD", container_id=None, ifname=None, netns=None, cni_version="1.0.0",
+        outcome="result", failed=failed, error_code=None, error_msg=None, addresses=(), params={}, input_raw=None,
+        output_raw=None, input_line=None, output_line=None, complete=True, recovered=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("span", "cell"),  # bars of 30 s: cells stay 1 s; of 2 h: 1 h cells; of 7 days: 1 day cells
+    [(timedelta(minutes=20), 0), (timedelta(days=3), 2), (timedelta(days=200), 3)],
+)
+def test_the_chart_is_the_same_from_coarser_time_cells(span, cell, monkeypatch) -> None:
+    rng = random.Random(7)
+    rows = [
+        _call(n, rng.choice(["bridge", "host-local", "portmap"]), START + span * rng.random(), rng.random() < 0.2)
+        for n in range(3000)
+    ] + [_call(3000, "bridge", None, False)]
+
+    def chart(limit: int) -> tuple[str, int]:
+        monkeypatch.setattr(html_report, "CELLS_A_PLUGIN", limit)
+        calls = html_report.CallCounts()
+        for start in range(0, len(rows), 500):
+            calls.add(rows[start : start + 500])
+        return html_report.chart_svg(calls), calls.cell
+
+    fine, coarse = chart(10**9), chart(10)
+    assert (fine[1], coarse[1]) == (0, cell) and coarse[0] == fine[0]
+    assert sum(map(int, re.findall(r": (\d+) calls, \d+ failed</title>", fine[0]))) == 3000
+    assert "1 records without a date that parses are left out" in fine[0]
 
 
 def test_input_is_pretty_printed_with_the_finding_line_marked(capsys, in_root) -> None:

@@ -62,6 +62,74 @@ RECORDS_SHOWN = 5_000
 CHUNK = 4096  # records turned into chart data at a time
 
 
+# The chart counts calls per plugin in time cells of one of these sizes (seconds): every bar
+# it may draw at least a cell wide is a whole number of cells (see CallCounts.coarsen).
+CELLS = (1, 60, 3600, 86400)
+CELLS_A_PLUGIN = 10_000  # past it, the cells are made the next size up
+
+
+class CallCounts:
+    """Calls and failed calls per plugin and time cell, counted as the records
+    go by: the chart is drawn from them, so its memory does not grow with the log."""
+
+    def __init__(self) -> None:
+        self.cell = 0  # index into CELLS
+        self.counts: dict[str, dict[int, list[int]]] = {}  # plugin -> cell -> [calls, failed], dated calls only
+        self.first: int | None = None  # microseconds since the epoch, UTC
+        self.last: int | None = None
+        self.records = 0
+        self.undated = 0
+
+    def add(self, rows: list[RecordRow]) -> None:
+        import pandas as pd
+
+        if not rows:
+            return
+        started = pd.Series([row.started for row in rows], dtype=object)
+        times = pd.to_datetime(started, errors="coerce", utc=True, format="ISO8601")
+        dated = times.notna().to_numpy()
+        micros = times.dt.tz_localize(None).to_numpy().astype("datetime64[us]").astype("int64")
+        self.records += len(rows)
+        self.undated += int((~dated).sum())
+        if not dated.any():
+            return
+        first, last = int(micros[dated].min()), int(micros[dated].max())
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+        width = CELLS[self.cell] * 1_000_000
+        for row, at, known in zip(rows, micros.tolist(), dated.tolist(), strict=True):
+            if known:
+                cell = self.counts.setdefault(row.plugin or "(stdin)", {}).setdefault(at // width, [0, 0])
+                cell[0] += 1
+                cell[1] += bool(row.failed)
+        while (
+            self.cell < len(CELLS) - 1
+            and max(map(len, self.counts.values())) > CELLS_A_PLUGIN
+            and self.bucket().total_seconds() >= CELLS[self.cell + 1]
+        ):
+            self.coarsen()
+
+    def bucket(self) -> timedelta:
+        """The chart's bar width for the times seen so far (it only grows)."""
+        span = timedelta(microseconds=(self.last or 0) - (self.first or 0))
+        return next((b for b in _BUCKETS if span / b < 60), _BUCKETS[-1])
+
+    def coarsen(self) -> None:
+        """Cells of the next size, once the bar is at least that wide: every bar of
+        60 s or more is whole minutes, of an hour or more whole hours, of a day or
+        more whole days. Without it a plugin has at most 1,800 cells of 1 s (bars
+        under 60 s: under 30 min of log), 7,200 of 60 s or 720 of an hour."""
+        ratio = CELLS[self.cell + 1] // CELLS[self.cell]
+        self.cell += 1
+        for plugin, cells in self.counts.items():
+            merged: dict[int, list[int]] = {}
+            for cell, (calls, failed) in cells.items():
+                into = merged.setdefault(cell // ratio, [0, 0])
+                into[0] += calls
+                into[1] += failed
+            self.counts[plugin] = merged
+
+
 @dataclass
 class _Totals:
     """What the summary shows of every record and finding, counted in one pass
@@ -70,10 +138,7 @@ class _Totals:
     files: dict[str, Counter[str]] = field(default_factory=dict)  # file -> records, failed, per severity
     rules: Counter[str] = field(default_factory=Counter)
     records: int = 0
-    plugins: dict[str, int] = field(default_factory=dict)  # chart: plugin -> code, in order seen
-    codes: list[Any] = field(default_factory=list)  # chart columns, a numpy array per chunk
-    times: list[Any] = field(default_factory=list)
-    failed: list[Any] = field(default_factory=list)
+    calls: CallCounts = field(default_factory=CallCounts)
 
 
 def write(data: ReportData, out: TextIO) -> None:
@@ -144,27 +209,10 @@ def _records_shown(data: ReportData, wanted: set[tuple[str, int]], totals: _Tota
         totals.records += 1
         chunk.append(row)
         if len(chunk) == CHUNK:
-            _chart_chunk(chunk, totals)
+            totals.calls.add(chunk)
             chunk = []
-    _chart_chunk(chunk, totals)
+    totals.calls.add(chunk)
     return kept
-
-
-def _chart_chunk(rows: list[RecordRow], totals: _Totals) -> None:
-    """Each record's plugin (a code), start time and outcome as arrays: a few
-    bytes a record, whatever its size."""
-    import numpy as np
-    import pandas as pd
-
-    if not rows:
-        return
-    plugins = totals.plugins
-    totals.codes.append(
-        np.array([plugins.setdefault(row.plugin or "(stdin)", len(plugins)) for row in rows], dtype=np.int32)
-    )
-    started = pd.Series([row.started for row in rows], dtype=object)
-    totals.times.append(pd.to_datetime(started, errors="coerce", utc=True, format="ISO8601").to_numpy())
-    totals.failed.append(np.array([bool(row.failed) for row in rows], dtype=bool))
 
 
 def _template() -> str:
@@ -351,7 +399,7 @@ def _summary_html(data: ReportData, totals: _Totals, findings_shown: int, record
             + ".</p>"
         )
     parts.append('<div class="panels">')
-    chart = chart_svg(_calls(totals))
+    chart = chart_svg(totals.calls)
     parts.append(f'<div class="panel"><h3>Calls and failures over time, per plugin</h3>{chart}</div>')
     parts.append(_by_rule_html(summary))
     parts.append(_files_html(data, totals))
@@ -400,24 +448,6 @@ def _files_html(data: ReportData, totals: _Totals) -> str:
     )
 
 
-def _calls(totals: _Totals) -> pd.DataFrame:
-    """Every record as the chart counts it: plugin, start time (NaT when its date
-    does not parse), failed."""
-    import numpy as np
-    import pandas as pd
-
-    names = list(totals.plugins)
-    codes = np.concatenate(totals.codes) if totals.codes else np.array([], dtype=np.int32)
-    times = np.concatenate(totals.times) if totals.times else np.array([], dtype="datetime64[ns]")
-    return pd.DataFrame(
-        {
-            "plugin": pd.Categorical.from_codes(codes, categories=names) if names else pd.Categorical([]),
-            "time": pd.to_datetime(times, utc=True),
-            "failed": np.concatenate(totals.failed) if totals.failed else np.array([], dtype=bool),
-        }
-    )
-
-
 def _problems_html(data: ReportData) -> str:
     if not data.problems:
         return ""
@@ -431,61 +461,60 @@ def _problems_html(data: ReportData) -> str:
     return f'<div class="panel problems"><h3>Parse problems</h3><ul>{items}</ul></div>'
 
 
-def chart_svg(calls: pd.DataFrame) -> str:
+def chart_svg(calls: CallCounts) -> str:
     """Small multiples: per plugin, calls (grey) and failed calls (red) per time
-    bucket, on one shared time axis; each bar has a tooltip. `calls`: a row per
-    record, its plugin, start time (UTC, NaT if unknown) and whether it failed."""
+    bucket, on one shared time axis; each bar has a tooltip."""
     import pandas as pd
 
     e = html.escape
-    if not len(calls):
+    if not calls.records:
         return "<p>No records.</p>"
-    frame = calls.dropna(subset=["time"]).copy()
-    undated = len(calls) - len(frame)
-    if frame.empty:
+    undated = calls.undated
+    if calls.first is None or calls.last is None:
         return f"<p>No record has a date that parses ({undated} records).</p>"
-    start, end = frame["time"].min(), frame["time"].max()
-    bucket = next((b for b in _BUCKETS if (end - start) / b < 60), _BUCKETS[-1])
-    start = start.floor(pd.Timedelta(bucket)) if bucket <= timedelta(days=1) else start.floor("D")
-    frame["bin"] = ((frame["time"] - start) // pd.Timedelta(bucket)).astype(int)
-    bins = int(frame["bin"].max()) + 1
-    counts = frame.groupby(["plugin", "bin"], observed=True).agg(calls=("failed", "size"), failed=("failed", "sum"))
-    plugins = list(frame["plugin"].unique())  # in order of appearance
+    bucket = calls.bucket()
+    first = pd.Timestamp(calls.first, unit="us", tz="UTC")
+    start = first.floor(pd.Timedelta(bucket)) if bucket <= timedelta(days=1) else first.floor("D")
+    origin, width, cell = start.value // 1000, int(bucket.total_seconds()) * 1_000_000, CELLS[calls.cell] * 1_000_000
+    bins = (calls.last - origin) // width + 1
     plot = _CHART_WIDTH - _CHART_LABEL - 10
     step = plot / bins
-    height = len(plugins) * _CHART_ROW + 30
+    height = len(calls.counts) * _CHART_ROW + 30
     out = [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{_CHART_WIDTH}" height="{height}" '
         f'viewBox="0 0 {_CHART_WIDTH} {height}" role="img" aria-label="calls and failures over time per plugin">'
     ]
-    for row, plugin in enumerate(plugins):
+    for row, (plugin, cells) in enumerate(calls.counts.items()):  # in order of appearance
+        ours: dict[int, list[int]] = {}
+        for number, (count, fails) in cells.items():
+            into = ours.setdefault((number * cell - origin) // width, [0, 0])  # whole cells: exact
+            into[0] += count
+            into[1] += fails
         top = row * _CHART_ROW + 4
-        ours = counts.loc[plugin]
-        peak = int(ours["calls"].max())
-        total, failed = int(ours["calls"].sum()), int(ours["failed"].sum())
+        peak = max(count for count, _ in ours.values())
+        total, failed = sum(count for count, _ in ours.values()), sum(fails for _, fails in ours.values())
         out.append(
             f'<text class="label" x="0" y="{top + 16}">{e(plugin)}</text>'
             f'<text class="sub" x="0" y="{top + 30}">{total} calls, {failed} failed</text>'
             f'<line class="base" x1="{_CHART_LABEL}" x2="{_CHART_WIDTH - 10}" y1="{top + 34}" y2="{top + 34}"/>'
         )
-        for number, (calls, fails) in zip(ours.index, ours.to_numpy().tolist(), strict=True):
+        for number, (count, fails) in sorted(ours.items()):
             x = _CHART_LABEL + number * step
-            width = max(step - 1, 1)
-            tall = 32 * calls / peak
+            bar = max(step - 1, 1)
+            tall = 32 * count / peak
             low = 32 * fails / peak
             moment = (start + pd.Timedelta(bucket) * int(number)).strftime("%Y-%m-%d %H:%M:%S")
             out.append(
-                f"<g><title>{e(plugin)} {moment} UTC: {int(calls)} calls, {int(fails)} failed</title>"
-                f'<rect class="calls" x="{x:.1f}" y="{top + 34 - tall:.1f}" width="{width:.1f}" height="{tall:.1f}"/>'
+                f"<g><title>{e(plugin)} {moment} UTC: {int(count)} calls, {int(fails)} failed</title>"
+                f'<rect class="calls" x="{x:.1f}" y="{top + 34 - tall:.1f}" width="{bar:.1f}" height="{tall:.1f}"/>'
                 + (
-                    f'<rect class="failed" x="{x:.1f}" y="{top + 34 - low:.1f}" width="{width:.1f}" '
-                    f'height="{low:.1f}"/>'
+                    f'<rect class="failed" x="{x:.1f}" y="{top + 34 - low:.1f}" width="{bar:.1f}" height="{low:.1f}"/>'
                     if fails
                     else ""
                 )
                 + "</g>"
             )
-    bottom = len(plugins) * _CHART_ROW + 18
+    bottom = len(calls.counts) * _CHART_ROW + 18
     last = start + pd.Timedelta(bucket) * bins
     out.append(
         f'<text class="sub" x="{_CHART_LABEL}" y="{bottom}">{start.strftime("%Y-%m-%d %H:%M:%S")} UTC</text>'
