@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,7 @@ from cnilint.inputs import DEFAULT_MAX_RECORD_BYTES
 from cnilint.options import Options
 from cnilint.parallel import OrderedLogs, RemoteLog, WorkerPool
 from cnilint.parse import LogReader, Problem, Record
-from cnilint.parse.source import read_lines
+from cnilint.parse.source import LineExcerpts
 from cnilint.progress import RunProgress, log_size, progress_wanted
 from cnilint.redact import Redactor
 from cnilint.reports.data import RecordRow, ReportData, RowStore, report_data
@@ -201,7 +201,7 @@ def check_paths(
     _learn_secrets(redactor, readers)
     checked.summary.rules_checked = sum(1 for rule_id in checked_rule_ids() if options.enabled(rule_id))
     # The records keep their values; what is written (reports, baseline hints) does not.
-    data = redactor.report(report_data(checked, readers, options, _excerpt_lines))
+    data = redactor.report(report_data(checked, readers, options, _excerpt_reader()))
     return CheckedPaths(data, logs.io_errors, checked.errors)
 
 
@@ -228,12 +228,18 @@ def _learn_secrets(redactor: Redactor, readers: Iterable[Any]) -> None:
             redactor.observe({name: value})
 
 
-def _excerpt_lines(path: str, wanted: set[int]) -> dict[int, str]:
-    """The log lines shown around findings (one more pass over the file, read
-    as the parser reads it: decompressed and decoded line by line)."""
-    if not wanted or not Path(path).is_file():
-        return {}
-    return read_lines(path, wanted)
+def _excerpt_reader() -> Callable[[str, set[int]], dict[int, str]]:
+    """The log lines shown around findings: one more pass over each file, read as
+    the parser reads it (decompressed, decoded line by line), a chunk of a
+    file's findings at a time (LineExcerpts)."""
+    excerpts = LineExcerpts()
+
+    def excerpt_lines(path: str, wanted: set[int]) -> dict[int, str]:
+        if not wanted or not Path(path).is_file():
+            return {}
+        return excerpts(path, wanted)
+
+    return excerpt_lines
 
 
 class _RecordMarks:

@@ -19,7 +19,7 @@ from cnilint.cli import main
 from cnilint.parse import reader as reader_module
 from cnilint.parse import source as source_module
 from cnilint.parse.jsonpos import value_positions
-from cnilint.parse.source import plugin_name, read_lines
+from cnilint.parse.source import LineExcerpts, plugin_name, read_lines
 
 HOSTILE = FIXTURES / "hostile"
 CLEAN = HOSTILE / "plain-named.gz"  # the three records every fixture damages, undamaged (and not gzip)
@@ -319,6 +319,34 @@ def test_excerpt_lines_are_read_as_the_parser_reads_them() -> None:
     assert lines[1] == "Fri Nov 27 08:13:06 PM UTC 2026\n" and lines[26].startswith('{"bridge":"cni0"')
     assert read_lines(HOSTILE / "invalid-utf8", {15}) == {15: "LANG=en_US.\ufffdUTF-8\n"}
     assert read_lines(HOSTILE / "no-such-file", {1}) == {}
+
+
+def test_excerpts_read_a_chunk_at_a_time_give_read_lines_answers_in_one_pass(monkeypatch) -> None:
+    opened: list[str] = []
+    real_open = LineExcerpts._open
+    monkeypatch.setattr(LineExcerpts, "_open", lambda self, path: opened.append(path) or real_open(self, path))
+    excerpts = LineExcerpts()
+    gz, bridge = HOSTILE / "rotated" / "bridge.2.gz", str(REAL / "07-errors" / "bridge")
+    chunks = [{1, 2, 3}, {3, 4, 30}, {29, 30, 31}, {200, 201}, {199, 250}]  # increasing, overlapping by a line
+    for wanted in chunks:
+        assert excerpts(bridge, wanted) == read_lines(bridge, wanted)
+    assert opened == [bridge]  # one pass
+    assert excerpts(gz, {26}) == read_lines(gz, {26}) and excerpts(bridge, {5}) == read_lines(bridge, {5})
+    assert opened == [bridge, str(gz), bridge]  # another file, or lines already passed: read again
+    assert excerpts(bridge, {10**6}) == {} and excerpts(HOSTILE / "no-such-file", {1}) == {}
+
+
+def test_the_rich_report_is_the_same_read_a_few_findings_at_a_time(capsys, monkeypatch) -> None:
+    from cnilint.reports import rich_report
+
+    monkeypatch.setenv("COLUMNS", "160")
+    argv = ["check", str(REAL / "07-errors"), "--format", "rich"]
+    outputs = []
+    for chunk in (1000, 2):
+        monkeypatch.setattr(rich_report, "CHUNK", chunk)
+        main(argv)
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and outputs[0].count(" │ ") > 100
 
 
 # --- limits ------------------------------------------------------------------

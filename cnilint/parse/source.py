@@ -20,7 +20,7 @@ import os
 import re
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -435,3 +435,60 @@ def read_lines(
     except OSError:
         return {}
     return found
+
+
+class LineExcerpts:
+    """`read_lines` for a report that asks for one file's lines a chunk at a time,
+    in increasing order: the file stays open where the last call stopped (with
+    its last few lines), so a big file is read once, not once per chunk. Any
+    other call (another file, earlier lines) starts that file again."""
+
+    KEEP = 16  # lines before the position kept: chunks of excerpts overlap by a line or two
+
+    def __init__(self, max_line: int = DEFAULT_MAX_RECORD_BYTES) -> None:
+        self.max_line = max_line
+        self._path: str | None = None
+        self._lines: Generator[tuple[int, str], None, None] | None = None
+        self._recent: deque[tuple[int, str]] = deque(maxlen=self.KEEP)
+        self._at = 0  # number of the last line read
+
+    def __call__(self, path: str | os.PathLike[str], wanted: set[int]) -> dict[int, str]:
+        if not wanted:
+            return {}
+        first, last = min(wanted), max(wanted)
+        if str(path) != self._path or first <= self._at - self.KEEP or self._lines is None:
+            self._open(str(path))
+        found = {number: line for number, line in self._recent if number in wanted}
+        while self._at < last and self._lines is not None:
+            item = next(self._lines, None)
+            if item is None:
+                self.close()
+                break
+            self._at, line = item
+            self._recent.append(item)
+            if self._at in wanted:
+                found[self._at] = line
+        return found
+
+    def _open(self, path: str) -> None:
+        self.close()
+        self._path = path
+        self._lines = self._read(path)
+
+    def _read(self, path: str) -> Generator[tuple[int, str], None, None]:
+        try:
+            with open(path, "rb") as raw:
+                lines = iter(_binary_lines(raw, self.max_line))
+                try:
+                    yield from enumerate(lines, start=1)
+                finally:
+                    lines.close()  # type: ignore[attr-defined]
+        except OSError:
+            return
+
+    def close(self) -> None:
+        if self._lines is not None:
+            self._lines.close()
+        self._lines = None
+        self._recent.clear()
+        self._at = 0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from typing import TextIO
 
 from rich.console import Console
@@ -17,6 +18,7 @@ from cnilint.summary import Summary
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 CONTEXT = 1  # log lines shown before and after a finding's line
+CHUNK = 1000  # findings printed per read of their log lines: memory holds a chunk, not a file's
 
 
 def excerpt_lines(findings: Sequence[Finding]) -> set[int]:
@@ -26,11 +28,16 @@ def excerpt_lines(findings: Sequence[Finding]) -> set[int]:
 def print_file(
     console: Console,
     file: str,
-    findings: Sequence[Finding],
+    findings: Iterable[Finding],
     problems: Sequence[Problem],
-    lines: dict[int, str],
+    read_lines: Callable[[str, set[int]], dict[int, str]],
 ) -> None:
-    if not findings and not problems:
+    """A file's parse problems, then its findings with their log lines, a chunk
+    of findings at a time (their lines read as the chunk needs them)."""
+    remaining = iter(findings)
+    chunks = iter(lambda: list(itertools.islice(remaining, CHUNK)), [])
+    first = next(chunks, [])
+    if not first and not problems:
         return
     console.print(Text(file, style="bold underline"))
     for problem in problems:
@@ -39,30 +46,36 @@ def print_file(
             Text.assemble(f"  {file}:{problem.line}{span}: ", ("[parse]", "magenta"), " ", problem.message),
             soft_wrap=True,
         )
-    for finding in findings:
-        header = Text.assemble(
-            (f"  {file}:{finding.line}", "bold"),
-            " ",
-            (finding.rule, STYLE[finding.severity]),
-            " ",
-            (f"[{finding.severity}]", STYLE[finding.severity]),
-            " ",
-            finding.message,
-        )
-        if finding.path not in ("", "$") and finding.path not in finding.message:
-            header.append(f"  ({finding.path})", style="dim")
-        console.print(header, soft_wrap=True)
-        if finding.deviation:
-            console.print(Text(f"      known libcni deviation: {finding.deviation}", style="dim italic"))
-        for number in range(max(1, finding.line - CONTEXT), finding.line + CONTEXT + 1):
-            if number in lines:
-                marker = ">" if number == finding.line else " "
-                text = lines[number].rstrip("\n")
-                if len(text) > 160:
-                    text = text[:159] + "…"
-                style = "" if marker == ">" else "dim"
-                console.print(Text(f"    {marker}{number:>6} │ {text}", style=style), soft_wrap=True)
+    for chunk in itertools.chain([first], chunks):
+        lines = read_lines(file, excerpt_lines(chunk))
+        for finding in chunk:
+            print_finding(console, file, finding, lines)
     console.print()
+
+
+def print_finding(console: Console, file: str, finding: Finding, lines: dict[int, str]) -> None:
+    header = Text.assemble(
+        (f"  {file}:{finding.line}", "bold"),
+        " ",
+        (finding.rule, STYLE[finding.severity]),
+        " ",
+        (f"[{finding.severity}]", STYLE[finding.severity]),
+        " ",
+        finding.message,
+    )
+    if finding.path not in ("", "$") and finding.path not in finding.message:
+        header.append(f"  ({finding.path})", style="dim")
+    console.print(header, soft_wrap=True)
+    if finding.deviation:
+        console.print(Text(f"      known libcni deviation: {finding.deviation}", style="dim italic"))
+    for number in range(max(1, finding.line - CONTEXT), finding.line + CONTEXT + 1):
+        if number in lines:
+            marker = ">" if number == finding.line else " "
+            text = lines[number].rstrip("\n")
+            if len(text) > 160:
+                text = text[:159] + "…"
+            style = "" if marker == ">" else "dim"
+            console.print(Text(f"    {marker}{number:>6} │ {text}", style=style), soft_wrap=True)
 
 
 def print_summary(console: Console, summary: Summary, *, fail_on: str) -> None:
@@ -102,11 +115,10 @@ def write(data: ReportData, out: TextIO) -> None:
     """Every file's findings with their log lines, then the summary."""
     console = Console(file=out, highlight=False)
     for file in data.files:
-        findings = data.findings_of(file)
         problems = [
             Problem(problem["line"], problem["message"], problem["end_line"]) for problem in data.problems_of(file)
         ]
-        print_file(console, file, findings, problems, data.read_lines(file, excerpt_lines(findings)))
+        print_file(console, file, data.findings.of_file(file), problems, data.read_lines)
     print_summary(console, data.summary, fail_on=data.options.fail_on)
     if data.baseline:
         stale = data.baseline.get("stale", [])
