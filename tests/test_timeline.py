@@ -133,3 +133,18 @@ def test_cli_table_marks_live_attachments(capsys: pytest.CaptureFixture[str], tm
 def test_cli_timeline_reports_unreadable_paths(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert main(["timeline", str(tmp_path / "missing")]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_a_long_table_is_printed_in_parts_with_every_attachment(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    outputs = []
+    for size in (500, 3):
+        monkeypatch.setattr(timeline_report, "TABLE_ATTACHMENTS", size)
+        main(["timeline", *ERROR_LOGS])
+        outputs.append(capsys.readouterr().out)
+    whole, parts = outputs
+    assert whole.count("Attachments and their operations") == parts.count("Attachments and their operations") == 1
+    assert parts.count("┏") > whole.count("┏") == 1  # several tables, each with its header
+    short_ids = {attachment.container_id[:12] for attachment in _build("07-errors", ("bridge",)).attachments}
+    assert short_ids and all(short in parts for short in short_ids)
+    assert whole.splitlines()[-1] == parts.splitlines()[-1]  # the same summary line

@@ -75,15 +75,15 @@ class Timeline:
     def live(self) -> list[AttachmentTimeline]:
         return [attachment for attachment in self.attachments if attachment.live]
 
-    def to_dict(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, int]:
         return {
-            "attachments": [attachment.to_dict() for attachment in self.attachments],
-            "summary": {
-                "attachments": len(self.attachments),
-                "live": len(self.live),
-                "operations": sum(len(attachment.operations) for attachment in self.attachments),
-            },
+            "attachments": len(self.attachments),
+            "live": len(self.live),
+            "operations": sum(len(attachment.operations) for attachment in self.attachments),
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"attachments": [attachment.to_dict() for attachment in self.attachments], "summary": self.summary()}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -250,34 +250,49 @@ def _short_where(where: str) -> str:
     return f"{file.rsplit('/', 1)[-1]}:{line}"
 
 
-def print_table(timeline: Timeline, console: Console) -> None:
-    table = Table(title="Attachments and their operations", show_lines=True)
+TABLE_ATTACHMENTS = 500  # attachments a table shows: rich lays a table out whole, in memory
+
+
+def _table(title: str | None) -> Table:
+    table = Table(title=title, show_lines=True)
     table.add_column("attachment", overflow="fold", min_width=12)
     table.add_column("#", justify="right")
     table.add_column("command", no_wrap=True)
     table.add_column("started", no_wrap=True)
     for header in ("plugins", "outcome", "addresses", "records"):
         table.add_column(header, overflow="fold")
-    for attachment in timeline.attachments:
-        names = (attachment.network or "-", attachment.container_id[:12] or "-", attachment.ifname or "-")
-        label = escape("\n".join(names))
-        if attachment.live:
-            label += "\n[bold yellow]LIVE at end[/]"
-        for index, row in enumerate(attachment.operations):
-            table.add_row(
-                label if index == 0 else "",
-                str(row.operation),
-                row.command,
-                _clock(row.started),
-                escape(_plugins_text(row)),
-                _outcome_text(row),
-                escape("\n".join(row.addresses)),
-                escape("\n".join(_short_where(where) for where in row.records)),
-            )
-    console.print(table)
-    summary = timeline.to_dict()["summary"]
+    return table
+
+
+def print_table(timeline: Timeline, console: Console) -> None:
+    """The attachments in tables of TABLE_ATTACHMENTS (one table for most logs)."""
+    attachments = timeline.attachments
+    for start in range(0, max(len(attachments), 1), TABLE_ATTACHMENTS):
+        table = _table("Attachments and their operations" if start == 0 else None)
+        for attachment in attachments[start : start + TABLE_ATTACHMENTS]:
+            _add_rows(table, attachment)
+        console.print(table)
+    summary = timeline.summary()
     console.print(
         f"{summary['attachments']} attachments, {summary['operations']} operations; "
         f"{summary['live']} still live at the end of the logs (running pods, or leaks)",
         highlight=False,
     )
+
+
+def _add_rows(table: Table, attachment: AttachmentTimeline) -> None:
+    names = (attachment.network or "-", attachment.container_id[:12] or "-", attachment.ifname or "-")
+    label = escape("\n".join(names))
+    if attachment.live:
+        label += "\n[bold yellow]LIVE at end[/]"
+    for index, row in enumerate(attachment.operations):
+        table.add_row(
+            label if index == 0 else "",
+            str(row.operation),
+            row.command,
+            _clock(row.started),
+            escape(_plugins_text(row)),
+            _outcome_text(row),
+            escape("\n".join(row.addresses)),
+            escape("\n".join(_short_where(where) for where in row.records)),
+        )
