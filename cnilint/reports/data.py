@@ -275,25 +275,22 @@ class ReportData:
                 found = counts.of(row.record)
                 yield row if row.findings == found else replace(row, findings=found)
 
-    @staticmethod
-    def finding_counts(findings: Iterable[Finding], only: set[tuple[str, int]] | None = None) -> FindingCounts:
-        """(file, record) -> severity -> count, of the records in `only` (or all)."""
-        counts: FindingCounts = {}
-        for finding in findings:
-            key = (finding.file, finding.record)
-            if only is None or key in only:
-                found = counts.setdefault(key, {})
-                found[finding.severity] = found.get(finding.severity, 0) + 1
-        return counts
-
-    def findings_of(self, file: str) -> list[Finding]:
-        return list(self.findings.of_file(file))
-
     def problems_of(self, file: str) -> list[dict[str, Any]]:
         return [problem for problem in self.problems if problem["file"] == file]
 
 
 FindingCounts = dict[tuple[str, int], dict[str, int]]
+
+
+def finding_counts(findings: Iterable[Finding], only: set[tuple[str, int]]) -> FindingCounts:
+    """(file, record) -> severity -> count, of the records in `only` (a few: the HTML report's)."""
+    counts: FindingCounts = {}
+    for finding in findings:
+        key = (finding.file, finding.record)
+        if key in only:
+            found = counts.setdefault(key, {})
+            found[finding.severity] = found.get(finding.severity, 0) + 1
+    return counts
 
 
 class SeverityCounts:

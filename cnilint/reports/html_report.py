@@ -29,7 +29,7 @@ from cnilint import __version__
 from cnilint.catalogue import SEVERITIES, catalogue, explanations
 from cnilint.findings import Finding
 from cnilint.parse.jsonpos import format_path, value_positions
-from cnilint.reports.data import RecordRow, ReportData, counted
+from cnilint.reports.data import RecordRow, ReportData, counted, finding_counts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,7 +151,7 @@ def write(data: ReportData, out: TextIO) -> None:
         totals.files.setdefault(finding.file, Counter())[finding.severity] += 1
         totals.rules[finding.rule] += 1
     records = _records_shown(data, wanted, totals)
-    counts = data.finding_counts(data.findings, {(row.file, row.record) for row in records})
+    counts = finding_counts(data.findings, {(row.file, row.record) for row in records})
     records = [counted(row, counts) for row in records]
     index = {(row.file, row.record): number for number, row in enumerate(records)}
     findings = pd.DataFrame(
