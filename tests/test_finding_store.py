@@ -106,7 +106,10 @@ def test_records_come_back_by_file_then_index_whatever_the_order_they_came_in() 
     assert store._runs and (len(store), store.count("a")) == (6, 4)
     rows = RecordRows.stored(store, ["b", "a"])
     assert [(r.file, r.record) for r in rows] == [("b", 0), ("b", 1), ("a", 0), ("a", 1), ("a", 2), ("a", 3)]
+    keys = [("a", 3), ("b", 0), ("a", 0), ("a", 2), ("z", 0), ("a", 9), ("b", 1)]
+    assert [(r.file, r.record) if r else None for r in rows.pick(keys)] == [*keys[:4], None, None, ("b", 1)]
     listed = RecordRows.of([row("a", 1), row("c", 0), row("a", 0)], ["a"])
+    assert [r and r.record for r in listed.map(lambda r: r).pick([("c", 0), ("a", 1), ("c", 1)])] == [0, 1, None]
     assert [(r.file, r.record) for r in listed] == [("a", 0), ("a", 1), ("c", 0)] and len(listed) == 3
 
 
@@ -150,3 +153,19 @@ def test_junit_and_records_csv_are_the_same_from_rows_kept_without_bodies(capsys
     capsys.readouterr()
     assert [store.bodies for store in stores] == [False, True]  # only the HTML report shows bodies
     assert outputs[0] == outputs[1] and len(outputs[0]) == 2
+
+
+def test_a_kept_record_is_found_by_its_key_in_memory_or_in_its_chunk_on_disk() -> None:
+    def row(index: int) -> data_module.RecordRow:
+        return data_module.RecordRow(
+            "c", "bridge", index, index, index, None, None, "ADD", None, None, None, "1.0.0", "result",
+            False, None, None, (), {}, None, None, None, None, True, False,
+        )  # fmt: skip
+
+    store = RowStore(limit=10)
+    store._spill.chunk = 3  # runs of 11 rows in chunks of 3
+    for index in range(25):
+        store.add(row(index))
+    assert len(store._chunks["c"]) == 8 and len(store._held["c"]) == 3
+    keys = [("c", n) for n in (7, 0, 24, 13, 13, 22, 21, 3)] + [("c", 25), ("d", 0)]
+    assert [r.record if r else None for r in store.pick(keys)] == [7, 0, 24, 13, 13, 22, 21, 3, None, None]

@@ -9,11 +9,11 @@ thousand); the others need only findings. Both are read again on each pass
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any
 
 from cnilint.engine import RecordResult
@@ -105,7 +105,9 @@ def _addresses(result: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
-ROWS_HELD = 4096  # records a check keeps in memory for the record-level reports (~2 KB each)
+# Records a check keeps in memory for the record-level reports, of 0.3 KB each (without
+# bodies); with their CNI params, INPUT and OUTPUT (~4 KB) a quarter as many.
+ROWS_HELD = 4096
 
 
 class RowStore:
@@ -114,10 +116,11 @@ class RowStore:
     Each row keeps its place in the check (`as_checked`: time order across files)."""
 
     def __init__(self, limit: int | None = None, *, bodies: bool = True) -> None:
-        self.limit = ROWS_HELD if limit is None else limit
+        self.limit = (ROWS_HELD if not bodies else max(ROWS_HELD // 4, 1)) if limit is None else limit
         self.bodies = bodies  # False: rows are made without CNI params, INPUT and OUTPUT (RecordRow.of)
         self._held: dict[str, list[tuple[int, RecordRow]]] = {}
         self._runs: dict[str, list[Run]] = {}
+        self._chunks: dict[str, list[tuple[int, int, int]]] = {}  # file -> (first record, offset, size)
         self._counts: dict[str, int] = {}
         self._last: dict[str, int] = {}
         self._unordered: set[str] = set()  # files whose rows did not come in record order
@@ -140,7 +143,11 @@ class RowStore:
         if self._holding > self.limit:
             for name, rows in self._held.items():
                 if rows:
-                    self._runs.setdefault(name, []).append(self._spill.write(rows))
+                    run = self._spill.write(rows)
+                    self._runs.setdefault(name, []).append(run)
+                    chunks = self._chunks.setdefault(name, [])
+                    for number, (offset, size) in enumerate(run):
+                        chunks.append((rows[number * self._spill.chunk][1].record, offset, size))
                     rows.clear()
             self._holding = 0
 
@@ -167,6 +174,31 @@ class RowStore:
         merged = heapq.merge(*(self._numbered(file) for file in self._held), key=lambda item: item[0])
         return (row for _, row in merged)
 
+    def pick(self, keys: Iterable[tuple[str, int]]) -> Iterator[RecordRow | None]:
+        """The rows of (file, record index) keys, in the order asked (None for no such
+        row): a row on disk is read with its chunk, not its file (the last chunk read
+        of each file is kept: rows asked for in order share them)."""
+        chunks_read: dict[str, tuple[int, dict[int, RecordRow]]] = {}  # file -> (offset, rows by record)
+        for file, record in keys:
+            if file in self._unordered:  # not met in practice: a file's records are checked in order
+                yield next((row for row in self.of(file) if row.record == record), None)
+                continue
+            held = self._held.get(file, [])
+            at = bisect.bisect_right(held, record, key=lambda item: item[1].record) - 1
+            if at >= 0 and held[at][1].record == record:
+                yield held[at][1]
+                continue
+            chunks = self._chunks.get(file, [])
+            at = bisect.bisect_right(chunks, record, key=lambda chunk: chunk[0]) - 1
+            if at < 0:
+                yield None
+                continue
+            _, offset, size = chunks[at]
+            read = chunks_read.get(file)
+            if read is None or read[0] != offset:
+                read = chunks_read[file] = (offset, {row.record: row for _, row in self._spill.read([(offset, size)])})
+            yield read[1].get(record)
+
     def close(self) -> None:
         self._spill.close()
 
@@ -180,7 +212,7 @@ class RecordRows:
     file (in `files` order) then index, or `as_checked` (the order the check met
     them: time order across files). `map` transforms them as they are read; a
     map changes what a row shows of the log (redaction: params, bodies, error
-    message), never its place, plugin, times or outcome (see as_checked_lazily)."""
+    message), never its place, plugin, times or outcome (see as_checked_unmapped)."""
 
     def __init__(
         self,
@@ -188,12 +220,14 @@ class RecordRows:
         files: list[str],
         counts: Callable[[str], int],
         as_checked: Callable[[], Iterator[RecordRow]],
+        pick: Callable[[Iterable[tuple[str, int]]], Iterator[RecordRow | None]],
         transform: Callable[[RecordRow], RecordRow] = _same,
     ) -> None:
         self._by_file = by_file
         self.files = files
         self._counts = counts
         self._as_checked = as_checked
+        self._pick = pick
         self._transform = transform
 
     @classmethod
@@ -207,11 +241,18 @@ class RecordRows:
         order += [file for file in kept if file not in order]
         for file_rows in kept.values():
             file_rows.sort(key=lambda row: row.record)
-        return cls(lambda file: iter(kept.get(file, ())), order, lambda file: len(kept.get(file, ())), listed.__iter__)
+        by_key = {(row.file, row.record): row for row in listed}
+        return cls(
+            lambda file: iter(kept.get(file, ())),
+            order,
+            lambda file: len(kept.get(file, ())),
+            listed.__iter__,
+            lambda keys: (by_key.get(key) for key in keys),
+        )
 
     @classmethod
     def stored(cls, store: RowStore, files: list[str]) -> RecordRows:
-        return cls(store.of, files, store.count, store.as_checked)
+        return cls(store.of, files, store.count, store.as_checked, store.pick)
 
     def of_file(self, file: str) -> Iterator[RecordRow]:
         rows = self._by_file(file)
@@ -221,13 +262,16 @@ class RecordRows:
         rows = self._as_checked()
         return rows if self._transform is _same else map(self._transform, rows)
 
-    def as_checked_lazily(self) -> Iterator[tuple[RecordRow, Callable[[], RecordRow]]]:
-        """as_checked, each row before the maps with what gives it after them: a
-        pass that reads every row's place, times and outcome but keeps a few
-        transforms (redacts) only those."""
+    def as_checked_unmapped(self) -> Iterator[RecordRow]:
+        """as_checked before the maps: for a pass that reads only each row's place,
+        plugin, times and outcome, which no map changes (nothing redacted for it)."""
+        return self._as_checked()
+
+    def pick(self, keys: Iterable[tuple[str, int]]) -> Iterator[RecordRow | None]:
+        """The rows of (file, record index) keys, in that order (None for no such row)."""
+        rows = self._pick(keys)
         transform = self._transform
-        for row in self._as_checked():
-            yield row, partial(transform, row)
+        return rows if transform is _same else (row if row is None else transform(row) for row in rows)
 
     def __iter__(self) -> Iterator[RecordRow]:
         for file in self.files:
@@ -242,7 +286,7 @@ class RecordRows:
     def map(self, function: Callable[[RecordRow], RecordRow]) -> RecordRows:
         before = self._transform
         composed = function if before is _same else lambda row: function(before(row))
-        return RecordRows(self._by_file, self.files, self._counts, self._as_checked, composed)
+        return RecordRows(self._by_file, self.files, self._counts, self._as_checked, self._pick, composed)
 
 
 @dataclass

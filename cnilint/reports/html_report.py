@@ -18,7 +18,7 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
@@ -151,9 +151,7 @@ def write(data: ReportData, out: TextIO) -> None:
         totals.files.setdefault(finding.file, Counter())[finding.severity] += 1
         totals.rules[finding.rule] += 1
     records = _records_shown(data, wanted, totals)
-    counts = finding_counts(data.findings, {(row.file, row.record) for row in records})
-    records = [counted(row, counts) for row in records]
-    index = {(row.file, row.record): number for number, row in enumerate(records)}
+    index = {key: number for number, key in enumerate(records)}
     findings = pd.DataFrame(
         [{**finding.to_dict(), "rec": index.get((finding.file, finding.record))} for finding in shown],
         columns=list(FINDING_COLUMNS),
@@ -172,13 +170,15 @@ def write(data: ReportData, out: TextIO) -> None:
     }
     head, tail = render(_template(), values).split(mark)
     out.write(head)
-    for piece in _payload(findings, records, by_record, shown):  # a record at a time: ~10 KB as cells
+    counts = finding_counts(data.findings, set(records))
+    rows = (counted(_found(row), counts) for row in data.records.pick(records)) if data.records else ()
+    for piece in _payload(findings, rows, by_record, shown):  # a record at a time: ~10 KB as cells
         out.write(piece)
     out.write(tail)
 
 
 def _payload(
-    findings: pd.DataFrame, records: list[RecordRow], by_record: dict[int, list[int]], shown: list[Finding]
+    findings: pd.DataFrame, records: Iterable[RecordRow], by_record: dict[int, list[int]], shown: list[Finding]
 ) -> Iterator[str]:
     """embed_json of {findings, records, page_size, severities}, the records
     table (split orientation, as the findings') written row by row."""
@@ -190,21 +190,29 @@ def _payload(
     yield ']},"page_size":' + embed_json(PAGE_SIZE) + ',"severities":' + embed_json(list(SEVERITY_ORDER)) + "}"
 
 
-def _records_shown(data: ReportData, wanted: set[tuple[str, int]], totals: _Totals) -> list[RecordRow]:
-    """The records a shown finding is on and the first others, RECORDS_SHOWN in
-    all (or as many as the findings shown are on), in the order the check met
-    them (time order across files); every record counted into `totals`."""
-    kept: list[RecordRow] = []
+def _found(row: RecordRow | None) -> RecordRow:
+    if row is None:  # the keys came from the same rows
+        raise LookupError("a record the HTML report shows is missing from the kept records")
+    return row
+
+
+def _records_shown(data: ReportData, wanted: set[tuple[str, int]], totals: _Totals) -> list[tuple[str, int]]:
+    """The (file, record) of the records a shown finding is on and of the first
+    others, RECORDS_SHOWN in all (or as many as the findings shown are on), in
+    the order the check met them (time order across files); every record
+    counted into `totals`. Only their keys are kept: the rows are read again."""
+    kept: list[tuple[str, int]] = []
     chunk: list[RecordRow] = []
     others = max(RECORDS_SHOWN - len(wanted), 0)  # records shown besides those of the findings shown
-    for row, shown in data.records.as_checked_lazily() if data.records is not None else ():
+    for row in data.records.as_checked_unmapped() if data.records is not None else ():
         counts = totals.files.setdefault(row.file, Counter())
         counts["records"] += 1
         counts["failed"] += bool(row.failed)
-        if (row.file, row.record) in wanted:
-            kept.append(shown())  # redacted, when the report is: only the rows shown
+        key = (row.file, row.record)
+        if key in wanted:
+            kept.append(key)
         elif others:
-            kept.append(shown())
+            kept.append(key)
             others -= 1
         totals.records += 1
         chunk.append(row)
