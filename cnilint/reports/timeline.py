@@ -37,7 +37,7 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass
+@dataclass(slots=True)
 class OperationRow:
     operation: int  # 1-based position among the attachment's operations
     command: str
@@ -55,7 +55,7 @@ class OperationRow:
     records: list[str] = field(default_factory=list)  # file:line of each record
 
 
-@dataclass
+@dataclass(slots=True)
 class AttachmentTimeline:
     network: str | None
     container_id: str
@@ -67,7 +67,7 @@ class AttachmentTimeline:
         return asdict(self)
 
 
-@dataclass
+@dataclass(slots=True)
 class Timeline:
     attachments: list[AttachmentTimeline]
 
