@@ -126,7 +126,7 @@ class RowStore:
         self._unordered: set[str] = set()  # files whose rows did not come in record order
         self._added = 0
         self._holding = 0
-        self._spill = SpillFile(chunk=128)  # ~2 KB a row; as_checked reads a chunk of each file at once
+        self._spill = SpillFile(chunk=128)  # as_checked holds a chunk of each file at once, pick one
 
     def add(self, row: RecordRow) -> None:
         file = row.file
@@ -209,8 +209,8 @@ def _same(row: RecordRow) -> RecordRow:
 
 class RecordRows:
     """A report's records, read again on each pass from where they are kept: by
-    file (in `files` order) then index, or `as_checked` (the order the check met
-    them: time order across files). `map` transforms them as they are read; a
+    file (in `files` order) then index, in the order the check met them (time
+    order across files), or by key. `map` transforms them as they are read; a
     map changes what a row shows of the log (redaction: params, bodies, error
     message), never its place, plugin, times or outcome (see as_checked_unmapped)."""
 
@@ -256,10 +256,6 @@ class RecordRows:
 
     def of_file(self, file: str) -> Iterator[RecordRow]:
         rows = self._by_file(file)
-        return rows if self._transform is _same else map(self._transform, rows)
-
-    def as_checked(self) -> Iterator[RecordRow]:
-        rows = self._as_checked()
         return rows if self._transform is _same else map(self._transform, rows)
 
     def as_checked_unmapped(self) -> Iterator[RecordRow]:

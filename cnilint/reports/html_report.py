@@ -137,7 +137,6 @@ class _Totals:
 
     files: dict[str, Counter[str]] = field(default_factory=dict)  # file -> records, failed, per severity
     rules: Counter[str] = field(default_factory=Counter)
-    records: int = 0
     calls: CallCounts = field(default_factory=CallCounts)
 
 
@@ -214,7 +213,6 @@ def _records_shown(data: ReportData, wanted: set[tuple[str, int]], totals: _Tota
         elif others:
             kept.append(key)
             others -= 1
-        totals.records += 1
         chunk.append(row)
         if len(chunk) == CHUNK:
             totals.calls.add(chunk)
@@ -391,11 +389,11 @@ def _summary_html(data: ReportData, totals: _Totals, findings_shown: int, record
         f'<p class="facts">{e("; ".join(facts))}.</p>',
         f'<p class="settings">{settings}</p>',
     ]
-    findings_total = len(data.findings)
-    if findings_shown < findings_total or records_shown < totals.records:
+    findings_total, records_total = len(data.findings), totals.calls.records
+    if findings_shown < findings_total or records_shown < records_total:
         parts.append(
             f'<p class="settings">The tables below hold the first {findings_shown:,} of {findings_total:,} findings '
-            f"(by file and line) and {records_shown:,} of {totals.records:,} records (those findings are on, then "
+            f"(by file and line) and {records_shown:,} of {records_total:,} records (those findings are on, then "
             "the first in time order), so that the page opens quickly; the counts and the chart are of them all. "
             "The JSON, CSV and SARIF reports have every finding, --records-csv every record.</p>"
         )
