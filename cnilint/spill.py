@@ -2,7 +2,8 @@
 
 A log of a million calls has a million records and can have as many findings;
 the reports read them back a chunk at a time, so a check's memory does not
-grow with the log (cnilint.findings.FindingStore, cnilint.reports.data.RowStore).
+grow with the log (cnilint.findings.FindingStore, cnilint.reports.data.RowStore,
+the timeline's operations in a KeyedSpill).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import io
 import pickle
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Sequence
 from typing import IO, Any
 
 Run = list[tuple[int, int]]  # (offset, size) of each pickled chunk of one run
@@ -47,3 +49,53 @@ class SpillFile:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class KeyedSpill:
+    """Items by key, each key's in the order added; past `limit` held, everything
+    held goes to the temporary file as one chunk ({key: items}), and each key
+    remembers the chunks it has items in. Reading the keys in about the order
+    their items came (the timeline's attachments) reads each chunk about once:
+    the last few chunks read are kept."""
+
+    def __init__(self, limit: int = 4096, chunks_kept: int = 8) -> None:
+        self.limit = limit
+        self._held: dict[Hashable, list[Any]] = {}
+        self._holding = 0
+        self._in: dict[Hashable, list[int]] = {}  # key -> its chunks, by number
+        self._chunks: list[tuple[int, int]] = []  # chunk number -> (offset, size)
+        self._read: OrderedDict[int, dict[Hashable, list[Any]]] = OrderedDict()
+        self._kept = chunks_kept
+        self._spill = SpillFile(chunk=1)
+
+    def add(self, key: Hashable, item: Any) -> None:
+        self._held.setdefault(key, []).append(item)
+        self._holding += 1
+        if self._holding > self.limit:
+            number = len(self._chunks)
+            (location,) = self._spill.write([self._held])
+            self._chunks.append(location)
+            for held_key in self._held:
+                self._in.setdefault(held_key, []).append(number)
+            self._held = {}
+            self._holding = 0
+
+    def of(self, key: Hashable) -> list[Any]:
+        items: list[Any] = []
+        for number in self._in.get(key, ()):
+            items += self._chunk(number)[key]
+        return items + self._held.get(key, [])
+
+    def _chunk(self, number: int) -> dict[Hashable, list[Any]]:
+        chunk = self._read.get(number)
+        if chunk is None:
+            (chunk,) = self._spill.read([self._chunks[number]])
+            self._read[number] = chunk
+            if len(self._read) > self._kept:
+                self._read.popitem(last=False)
+        else:
+            self._read.move_to_end(number)
+        return chunk
+
+    def close(self) -> None:
+        self._spill.close()

@@ -148,3 +148,16 @@ def test_a_long_table_is_printed_in_parts_with_every_attachment(capsys, monkeypa
     short_ids = {attachment.container_id[:12] for attachment in _build("07-errors", ("bridge",)).attachments}
     assert short_ids and all(short in parts for short in short_ids)
     assert whole.splitlines()[-1] == parts.splitlines()[-1]  # the same summary line
+
+
+def test_every_format_is_the_same_when_operations_go_to_disk(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    outputs = []
+    for held in (4096, 2):
+        monkeypatch.setattr(timeline_report, "OPERATIONS_HELD", held)
+        for fmt in ("table", "csv", "json"):
+            main(["timeline", str(REAL), "--format", fmt])
+            outputs.append(capsys.readouterr().out)
+    assert outputs[:3] == outputs[3:]
+    assert json.loads(outputs[2])["summary"]["operations"] > 100
+    assert any(op["hidden"] for a in json.loads(outputs[2])["attachments"] for op in a["operations"])

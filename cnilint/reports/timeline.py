@@ -29,6 +29,7 @@ from cnilint.engine import Engine
 from cnilint.options import Options
 from cnilint.parse import Record
 from cnilint.reports.cells import csv_cell
+from cnilint.spill import KeyedSpill
 
 CSV_COLUMNS = (
     "network", "container_id", "ifname", "live", "operation", "command", "started", "returned",
@@ -55,16 +56,49 @@ class OperationRow:
     records: list[str] = field(default_factory=list)  # file:line of each record
 
 
+OPERATIONS_HELD = 4096  # operation rows kept in memory (~1 KB each); the others go to disk
+
+
+class _Operations:
+    """Every attachment's operation rows, on disk past a few thousand (KeyedSpill),
+    and the rows a later CHECK showed hidden: a row once written is not changed."""
+
+    def __init__(self) -> None:
+        self.rows = KeyedSpill(limit=OPERATIONS_HELD)
+        self.hidden: set[tuple[int, int]] = set()  # (attachment number, operation position)
+
+    def of(self, number: int) -> list[OperationRow]:
+        rows = self.rows.of(number)
+        for row in rows:
+            if (number, row.operation) in self.hidden:
+                row.hidden = True
+        return rows
+
+
 @dataclass(slots=True)
 class AttachmentTimeline:
     network: str | None
     container_id: str
     ifname: str
     live: bool = False  # still live at the end of the logs: a running pod or a leak
-    operations: list[OperationRow] = field(default_factory=list)
+    number: int = 0  # in order of first operation, as the timeline lists them
+    count: int = 0  # operations
+    last: tuple[str, str] | None = None  # the last operation's command and outcome
+    store: _Operations | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def operations(self) -> list[OperationRow]:
+        """Its operations in time order (read from where they are kept)."""
+        return self.store.of(self.number) if self.store is not None else []
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "network": self.network,
+            "container_id": self.container_id,
+            "ifname": self.ifname,
+            "live": self.live,
+            "operations": [asdict(row) for row in self.operations],
+        }
 
 
 @dataclass(slots=True)
@@ -79,7 +113,7 @@ class Timeline:
         return {
             "attachments": len(self.attachments),
             "live": len(self.live),
-            "operations": sum(len(attachment.operations) for attachment in self.attachments),
+            "operations": sum(attachment.count for attachment in self.attachments),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,24 +188,30 @@ def _row(operation: Operation, position: int) -> OperationRow:
 
 
 class _Collector:
-    """Listens to the lifecycle tracker and keeps one small row per operation."""
+    """Listens to the lifecycle tracker and keeps one small row per operation (on
+    disk past a few thousand) and a few facts per attachment."""
 
     def __init__(self) -> None:
         self.by_key: dict[AttachmentKey, AttachmentTimeline] = {}
         self.first_seq: dict[AttachmentKey, int] = {}  # when the attachment's first operation started
+        self.operations = _Operations()
 
     def __call__(self, done: OperationDone) -> None:
         operation = done.operation
         network, container, ifname = operation.attachment
         timeline = self.by_key.get(operation.attachment)
         if timeline is None:
-            timeline = self.by_key[operation.attachment] = AttachmentTimeline(network, container, ifname)
+            number = len(self.by_key)
+            timeline = AttachmentTimeline(network, container, ifname, number=number, store=self.operations)
+            self.by_key[operation.attachment] = timeline
             self.first_seq[operation.attachment] = operation.seq
-        previous = timeline.operations[-1] if timeline.operations else None
-        if operation.command == "CHECK" and previous is not None and previous.command == "ADD":
+        if operation.command == "CHECK" and timeline.last == ("ADD", "failed"):
             # CHECKing an ADD that failed: the runtime took the failure for a success.
-            previous.hidden = previous.hidden or previous.outcome == "failed"
-        timeline.operations.append(_row(operation, len(timeline.operations) + 1))
+            self.operations.hidden.add((timeline.number, timeline.count))
+        timeline.count += 1
+        row = _row(operation, timeline.count)
+        self.operations.rows.add(timeline.number, row)
+        timeline.last = (row.command, row.outcome)
 
 
 def build(logs: Iterable[Iterable[Record]], conflists: dict[str, Conflist] | None = None) -> Timeline:
@@ -191,8 +231,17 @@ def build(logs: Iterable[Iterable[Record]], conflists: dict[str, Conflist] | Non
 
 
 def write_json(timeline: Timeline, out: TextIO) -> None:
-    json.dump(timeline.to_dict(), out, ensure_ascii=False, indent=2)
-    out.write("\n")
+    """`json.dump(timeline.to_dict(), indent=2)`, an attachment at a time."""
+    if not timeline.attachments:
+        json.dump(timeline.to_dict(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return
+    out.write('{\n  "attachments": [')
+    for number, attachment in enumerate(timeline.attachments):
+        lines = json.dumps(attachment.to_dict(), ensure_ascii=False, indent=2).split("\n")
+        out.write(("," if number else "") + "\n" + "\n".join("    " + line for line in lines))
+    summary = json.dumps(timeline.summary(), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+    out.write(f'\n  ],\n  "summary": {summary}\n}}\n')
 
 
 def _cell(value: Any) -> Any:
