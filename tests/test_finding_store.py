@@ -169,3 +169,14 @@ def test_a_kept_record_is_found_by_its_key_in_memory_or_in_its_chunk_on_disk() -
     assert len(store._chunks["c"]) == 8 and len(store._held["c"]) == 3
     keys = [("c", n) for n in (7, 0, 24, 13, 13, 22, 21, 3)] + [("c", 25), ("d", 0)]
     assert [r.record if r else None for r in store.pick(keys)] == [7, 0, 24, 13, 13, 22, 21, 3, None, None]
+
+
+def test_a_keyed_spill_gives_each_keys_items_in_order_across_chunks_and_its_cache() -> None:
+    from cnilint.spill import KeyedSpill
+
+    spill = KeyedSpill(limit=3, chunks_kept=1)  # a chunk every 4 items, one chunk kept when read
+    for item in range(22):
+        spill.add(item % 5, item)
+    assert len(spill._chunks) == 5 and spill._held
+    assert [spill.of(key) for key in (4, 0, 3, 9)] == [[4, 9, 14, 19], [0, 5, 10, 15, 20], [3, 8, 13, 18], []]
+    assert spill.of(0) == [0, 5, 10, 15, 20] and len(spill._read) == 1
