@@ -7,6 +7,8 @@ import dataclasses
 from pathlib import Path
 
 from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnilint import findings as findings_module
 from cnilint.cli import main
@@ -180,3 +182,42 @@ def test_a_keyed_spill_gives_each_keys_items_in_order_across_chunks_and_its_cach
     assert len(spill._chunks) == 5 and spill._held
     assert [spill.of(key) for key in (4, 0, 3, 9)] == [[4, 9, 14, 19], [0, 5, 10, 15, 20], [3, 8, 13, 18], []]
     assert spill.of(0) == [0, 5, 10, 15, 20] and len(spill._read) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from("abc"), max_size=60),
+    st.integers(min_value=1, max_value=9),
+    st.integers(min_value=1, max_value=4),
+    st.lists(st.tuples(st.sampled_from("abcd"), st.integers(min_value=-1, max_value=30)), max_size=20),
+)
+def test_kept_rows_read_back_as_they_were_added_wherever_they_are(files, limit, chunk, keys) -> None:
+    def row(file: str, index: int) -> data_module.RecordRow:
+        return data_module.RecordRow(
+            file, "bridge", index, index, index, None, None, "ADD", None, None, None, "1.0.0", "result",
+            False, None, None, (), {}, None, None, None, None, True, False,
+        )  # fmt: skip
+
+    store = RowStore(limit=limit)
+    store._spill.chunk = chunk
+    added = []
+    for file in files:
+        added.append(row(file, sum(1 for earlier in added if earlier.file == file)))
+        store.add(added[-1])
+    assert list(store.as_checked()) == added
+    for file in "abcd":
+        assert list(store.of(file)) == [r for r in added if r.file == file]
+    by_key = {(r.file, r.record): r for r in added}
+    assert list(store.pick(keys)) == [by_key.get(key) for key in keys]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=6), max_size=80), st.integers(1, 9), st.integers(1, 3))
+def test_a_keyed_spill_reads_back_what_was_added(keys, limit, kept) -> None:
+    from cnilint.spill import KeyedSpill
+
+    spill = KeyedSpill(limit=limit, chunks_kept=kept)
+    for number, key in enumerate(keys):
+        spill.add(key, number)
+    for key in [*range(8), *reversed(range(8))]:
+        assert spill.of(key) == [number for number, k in enumerate(keys) if k == key]
