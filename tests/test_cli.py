@@ -70,6 +70,19 @@ def test_records_table_lists_each_invocation(capsys, monkeypatch) -> None:
     assert "stdin was a terminal" in out
 
 
+def test_records_table_of_a_long_log_comes_in_parts_with_every_record(capsys, monkeypatch) -> None:
+    from cnilint.reports import records as records_report
+
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(records_report, "TABLE_RECORDS", 2)
+    log = REAL / "07-errors" / "bridge"
+    code, out, _ = run(capsys, "records", "--format", "table", str(log))
+    lines = [record["line"] for record in map(json.loads, run(capsys, "records", str(log))[1].splitlines())]
+    assert code == 0 and len(lines) > 10 and out.count("CNI plugin invocations") == 1
+    assert out.count("┏") == (len(lines) + 1) // 2  # a table, with its header, every 2 records
+    assert all(f"bridge:{line} " in out for line in lines)
+
+
 def test_default_command_checks_each_file(capsys) -> None:
     code, out, _ = run(capsys, str(FIXTURES / "seed"))
     assert code in (0, 1)

@@ -60,12 +60,24 @@ def declared_version(record: Record) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def write_table(records: Iterable[Record], console: Console) -> int:
-    table = Table(title="CNI plugin invocations", show_lines=False)
+TABLE_RECORDS = 1000  # records a table shows: rich lays a table out whole, in memory
+
+
+def _table(title: str | None) -> Table:
+    table = Table(title=title, show_lines=False)
     for header in ("location", "plugin", "command", "container", "ifname", "cniVersion", "output", "notes"):
         table.add_column(header, overflow="fold")
+    return table
+
+
+def write_table(records: Iterable[Record], console: Console) -> int:
+    """The records in tables of TABLE_RECORDS (one table for most logs)."""
+    table = _table("CNI plugin invocations")
     count = 0
     for record in records:
+        if count and count % TABLE_RECORDS == 0:
+            console.print(table)
+            table = _table(None)
         notes = []
         if not record.complete:
             notes.append("incomplete")
