@@ -59,7 +59,7 @@ _BUCKETS = [
 # first other records, up to these: a browser opens it in seconds (tests/test_html_report.py).
 FINDINGS_SHOWN = 5_000
 RECORDS_SHOWN = 5_000
-CHUNK = 4096  # records turned into chart data at a time
+CHUNK = 512  # records turned into chart data at a time (rows with bodies: ~2 MB)
 
 
 # The chart counts calls per plugin in time cells of one of these sizes (seconds): every bar
