@@ -421,20 +421,29 @@ def read_lines(
     if not wanted:
         return found
     last = max(wanted)
+    lines = _numbered_lines(str(path), max_line)
+    try:
+        for number, line in lines:
+            if number in wanted:
+                found[number] = line
+            if number >= last:
+                break
+    finally:
+        lines.close()
+    return found
+
+
+def _numbered_lines(path: str, max_line: int) -> Generator[tuple[int, str], None, None]:
+    """(number, line) of a log file as the parser reads it; none when it cannot be read."""
     try:
         with open(path, "rb") as raw:
             lines = iter(_binary_lines(raw, max_line))
             try:
-                for number, line in enumerate(lines, start=1):
-                    if number in wanted:
-                        found[number] = line
-                    if number >= last:
-                        break
+                yield from enumerate(lines, start=1)
             finally:
                 lines.close()  # type: ignore[attr-defined]
     except OSError:
-        return {}
-    return found
+        return
 
 
 class LineExcerpts:
@@ -473,18 +482,7 @@ class LineExcerpts:
     def _open(self, path: str) -> None:
         self.close()
         self._path = path
-        self._lines = self._read(path)
-
-    def _read(self, path: str) -> Generator[tuple[int, str], None, None]:
-        try:
-            with open(path, "rb") as raw:
-                lines = iter(_binary_lines(raw, self.max_line))
-                try:
-                    yield from enumerate(lines, start=1)
-                finally:
-                    lines.close()  # type: ignore[attr-defined]
-        except OSError:
-            return
+        self._lines = _numbered_lines(path, self.max_line)
 
     def close(self) -> None:
         if self._lines is not None:

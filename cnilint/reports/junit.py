@@ -49,7 +49,7 @@ def _duration(row: RecordRow) -> str | None:
     return f"{seconds:g}" if seconds >= 0 else None
 
 
-def _testcase(row: RecordRow, findings: list[Finding], fail_on: str) -> tuple[ET.Element, bool]:
+def _testcase(row: RecordRow, findings: list[Finding], fail_on: str) -> ET.Element:
     case = ET.Element("testcase", name=xml_text(testcase_name(row)), classname=xml_text(row.file))
     duration = _duration(row)
     if duration is not None:
@@ -66,7 +66,7 @@ def _testcase(row: RecordRow, findings: list[Finding], fail_on: str) -> tuple[ET
         failure.text = xml_text("\n".join(_finding_line(f) for f in failing))
     if passing:
         ET.SubElement(case, "system-out").text = xml_text("\n".join(_finding_line(f) for f in passing))
-    return case, bool(failing)
+    return case
 
 
 def _span(problem: dict[str, Any]) -> str:
@@ -114,7 +114,7 @@ def write(data: ReportData, out: TextIO) -> None:
         for finding in data.findings.of_file(file) if tests else ():
             by_record.setdefault(finding.record, []).append(finding)
         for row in _rows_of(data, file):
-            case, _ = _testcase(row, by_record.get(row.record, []), fail_on)
+            case = _testcase(row, by_record.get(row.record, []), fail_on)
             ET.indent(case, level=2)
             out.write("    " + ET.tostring(case, encoding="unicode") + "\n")
         if problems:
